@@ -88,6 +88,10 @@ class Problem:
             raise TypeError(f"problem {self.id!r}: prompt must be a str, got {type(self.prompt).__name__}")
         object.__setattr__(self, "metadata", _freeze(self.metadata))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # MappingProxyType cannot be pickled: rebuild from a plain dict (worker pools, Ray, AsyncVectorEnv).
+        return (Problem, (self.id, self.prompt, self.answer, self.domain, dict(self.metadata)))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -138,6 +142,9 @@ class Verdict:
         if reward >= 1.0:
             return cls(1.0, True, extracted, Reason.CORRECT, details)
         return cls(reward, False, extracted, Reason.PARTIAL if reward > 0 else Reason.WRONG, details)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Verdict, (self.reward, self.correct, self.extracted, self.reason, dict(self.details)))
 
     def to_dict(self) -> dict[str, Any]:
         return {
