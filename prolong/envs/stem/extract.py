@@ -1,0 +1,244 @@
+"""Where the final answer is in a response, and which option letter it names.
+
+The final answer is whichever comes last in the response (after a closing
+``</think>``, when there is one):
+
+* the last ``\\boxed{...}`` (or ``\\fbox{...}``), braces balanced; a last ``\\boxed{``
+  whose brace never closes is no answer at all (a truncated response), or
+* the last "answer line": ``Answer: X``, ``The answer is (X)``, ``Final answer: X``,
+  ``The correct option is X``, ``**Answer:** X`` (the rest of that line).
+
+Nothing else is read: no "last number in the text" fallback, which rewards guessing.
+
+Every scan is bounded: ``\\boxed`` is found with ``str.rfind`` over the whole text,
+answer lines are searched in the last :data:`TAIL_CHARS` characters only, and a boxed
+answer longer than :data:`MAX_BOXED_CHARS` is not read.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "FinalAnswer",
+    "final_answer",
+    "extract_boxed",
+    "read_letter",
+    "LetterReading",
+    "TAIL_CHARS",
+    "MAX_BOXED_CHARS",
+]
+
+TAIL_CHARS = 6000  # answer lines are looked for in this many trailing characters
+MAX_BOXED_CHARS = 2000  # a \boxed{} longer than this is not an answer
+
+_BOXED_COMMANDS = ("\\boxed", "\\fbox")
+
+_ANSWER_LINE = re.compile(
+    r"(?i)\b(?:final\s+answer|answer|correct\s+(?:answer|option|choice)|best\s+(?:answer|option|choice))\b"
+    r"[ \t*_]{0,8}(?:\([^()\n]{0,30}\)[ \t*_]{0,8})?"
+    r"(?:is\b|:|=|should\s+be\b|would\s+be\b|will\s+be\b)"
+    r"[ \t*_:]{0,8}(?P<content>[^\n]{1,300})"
+)
+
+
+@dataclass(frozen=True)
+class FinalAnswer:
+    """The final answer read from a response.
+
+    Attributes:
+        text: what was read (the boxed content or the rest of the answer line);
+            None when there is no final answer.
+        source: ``"boxed"``, ``"answer line"``, or ``None``.
+        problem: why nothing could be read (``"unbalanced \\boxed"``, ...), or None.
+    """
+
+    text: str | None
+    source: str | None
+    problem: str | None = None
+
+
+def _after_thinking(response: str) -> str:
+    cut = response.rfind("</think>")
+    return response[cut + len("</think>") :] if cut >= 0 else response
+
+
+def _boxed_content(text: str, start: int, command: str) -> str | None:
+    """Content of the box whose command starts at ``start``; None if unbalanced or too long."""
+    i = start + len(command)
+    n = len(text)
+    while i < n and text[i] in " \t":
+        i += 1
+    if i >= n:
+        return None
+    if text[i] != "{":  # "\boxed 5": one token
+        m = re.match(r"[^\s$}]{1,100}", text[i : i + 101])
+        return m.group(0) if m else None
+    depth = 0
+    end = min(n, i + MAX_BOXED_CHARS + 2)
+    for j in range(i, end):
+        c = text[j]
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return text[i + 1 : j]
+    return None
+
+
+def _last_box(text: str) -> tuple[int, str] | None:
+    """Position and command of the last ``\\boxed``/``\\fbox``."""
+    best = None
+    for command in _BOXED_COMMANDS:
+        pos = text.rfind(command)
+        while pos >= 0 and text[pos + len(command) : pos + len(command) + 1].isalpha():  # \boxedfoo is not a box
+            pos = text.rfind(command, 0, pos)
+        if pos >= 0 and (best is None or pos > best[0]):
+            best = (pos, command)
+    return best
+
+
+def extract_boxed(text: str) -> str | None:
+    """Content of the last ``\\boxed{...}``, or None (none, unbalanced or too long)."""
+    box = _last_box(text)
+    if box is None:
+        return None
+    return _boxed_content(text, *box)
+
+
+def final_answer(response: str) -> FinalAnswer:
+    """The response's final answer: the later of the last box and the last answer line."""
+    text = _after_thinking(response)
+    box = _last_box(text)
+    tail_start = max(0, len(text) - TAIL_CHARS)
+    line = None
+    for m in _ANSWER_LINE.finditer(text, tail_start):
+        line = m
+    line_pos = line.start() if line is not None else -1
+    if box is not None and box[0] >= line_pos:
+        content = _boxed_content(text, *box)
+        if content is None:
+            return FinalAnswer(None, None, "unbalanced or overlong \\boxed{}")
+        # "Answer: \boxed{B}" is one answer: the box wins over the line that holds it
+        return FinalAnswer(content, "boxed")
+    if line is not None:
+        content = line.group("content").strip()
+        box_in_line = _last_box(content)
+        if box_in_line is not None:
+            inner = _boxed_content(content, *box_in_line)
+            if inner is None:
+                return FinalAnswer(None, None, "unbalanced or overlong \\boxed{}")
+            return FinalAnswer(inner, "boxed")
+        return FinalAnswer(content, "answer line")
+    return FinalAnswer(None, None, None)
+
+
+# --------------------------------------------------------------------------- letters
+
+_LETTER_WRAPPERS = re.compile(
+    r"\\(?:text|textbf|textit|textrm|texttt|mathrm|mathbf|mathit|mathtt|mathsf|bf|rm|it|emph|underline|boxed|fbox)"
+    r"(?![A-Za-z])\s*"
+)
+_FILLER = {
+    "the", "final", "answer", "answers", "is", "therefore", "thus", "so", "hence", "option", "options", "choice",
+    "choices", "letter", "correct", "right", "best", "would", "be", "should", "must", "it", "my", "clearly",
+}  # fmt: skip
+_CONNECTORS = {"or", "and", "/", ",", ";", "&", "+", "option", "options", "choice", "choices", "both", "either"}
+_LABEL_PUNCT = {")", ".", ":", "]", "-"}
+_AFTER_LETTER_WORDS = {"is", "because", "since", "as", "which", "for", "with", "option", "choice", "here"}
+
+
+@dataclass(frozen=True)
+class LetterReading:
+    """The option letter an answer names: ``letter`` (upper case) or ``ambiguous``."""
+
+    letter: str | None
+    ambiguous: bool = False
+    letters: tuple[str, ...] = ()
+
+
+def _clean(text: str) -> str:
+    s = unicodedata.normalize("NFKC", text)
+    s = re.sub(r"\\[()\[\]]", " ", s)
+    s = _LETTER_WRAPPERS.sub(" ", s)
+    s = re.sub(r"\\[,;:! ]|\\quad|\\qquad|~", " ", s)
+    s = s.translate(str.maketrans({c: " " for c in "${}*_`\"'“”"}))
+    return " ".join(s.split())
+
+
+def _norm_option(text: str) -> str:
+    return _clean(text).lower().rstrip(".")
+
+
+def read_letter(text: str, options: Sequence[str] | None = None) -> LetterReading:
+    """The option letter an answer names.
+
+    ``B``, ``b``, ``(B)``, ``B)``, ``B.``, ``\\text{B}``, ``\\textbf{(B)}``, ``Option B``,
+    ``the answer is B because ...``, ``B) 4.2 m/s``: letter B. ``A or C``, ``A, C``,
+    ``A and C``, ``AC``: ambiguous. A lower-case letter counts only alone or as a label
+    (``b)``), so "a force of 5 N" names no letter. With ``options``, an answer equal to
+    one option's text (case and spacing aside) names that option.
+    """
+    cleaned = _clean(text[:400])
+    tokens = re.findall(r"[A-Za-z]+|[^\sA-Za-z]", cleaned)[:80]
+    i = 0
+    while i < len(tokens) and (tokens[i].lower() in _FILLER or tokens[i] in ":=-"):
+        i += 1
+    rest = tokens[i:]
+    words = [t for t in rest if t not in "()[].:!?-"]
+    # only letters and connectors: "B", "(b)", "A or C", "A, C", "AC"
+    if words and all(len(w) == 1 and w.isalpha() or w.lower() in _CONNECTORS or _is_letter_run(w) for w in words):
+        found: list[str] = []
+        for w in words:
+            if w.lower() in _CONNECTORS and not (len(w) == 1 and w.isalpha()):
+                continue
+            found.extend(w.upper())
+        distinct = tuple(dict.fromkeys(found))
+        if len(distinct) == 1:
+            return LetterReading(distinct[0], False, distinct)
+        if len(distinct) > 1:
+            return LetterReading(None, True, distinct)
+    # a label followed by text: "B) 4.2 m/s", "(B) 4.2 m/s", "B because ..."
+    if rest:
+        j = 0
+        opened = rest[0] in "(["
+        if opened:
+            j = 1
+        if j < len(rest) and len(rest[j]) == 1 and rest[j].isalpha():
+            letter = rest[j]
+            nxt = rest[j + 1] if j + 1 < len(rest) else None
+            labelled = nxt in _LABEL_PUNCT or opened
+            if nxt is not None and _names_another_letter(rest[j + 1 :]):
+                return LetterReading(None, True, (letter.upper(),))
+            if labelled or (letter.isupper() and (nxt is None or nxt == "," or nxt.lower() in _AFTER_LETTER_WORDS)):
+                return LetterReading(letter.upper(), False, (letter.upper(),))
+    if options:
+        target = _norm_option(text)
+        for k, opt in enumerate(options):
+            if target and target == _norm_option(str(opt)):
+                letter = chr(ord("A") + k)
+                return LetterReading(letter, False, (letter,))
+    return LetterReading(None)
+
+
+def _is_letter_run(w: str) -> bool:
+    return 2 <= len(w) <= 10 and w.isupper() and all("A" <= c <= "J" for c in w) and len(set(w)) == len(w)
+
+
+def _names_another_letter(tokens: list[str]) -> bool:
+    """``or C``, ``, C``, ``/ (C)``, ``and option C`` right after a letter."""
+    k = 0
+    if k < len(tokens) and tokens[k] in ")]":
+        k += 1
+    if k >= len(tokens) or tokens[k].lower() not in {"or", "and", "/", ",", "&", "+", ";"}:
+        return False
+    k += 1
+    while k < len(tokens) and (tokens[k] in "([" or tokens[k].lower() in {"option", "choice", "maybe", "possibly"}):
+        k += 1
+    return k < len(tokens) and len(tokens[k]) == 1 and tokens[k].isalpha() and (
+        tokens[k].isupper() or (k + 1 < len(tokens) and tokens[k + 1] in ")]") or k + 1 == len(tokens)
+    )
