@@ -252,7 +252,7 @@ _WORD_FORMS = [
 def _strip_wrappers(s: str) -> str:
     """``\\mathrm{kg}`` -> ``kg`` and ``\\frac{J}{mol}`` -> ``(J)/(mol)``, innermost first."""
     for _ in range(8):
-        t = _FRAC.sub(r"(\1)/(\2)", _WRAPPED.sub(r" \1 ", s))
+        t = _FRAC.sub(r"(\1)/(\2)", _WRAPPED.sub(r"\1", s))  # "\text{k}\Omega" is kΩ
         if t == s:
             break
         s = t
@@ -287,9 +287,9 @@ def normalize_unit_text(s: str) -> str:
     s = re.sub(r"μ\s+(?=[A-Za-zΩ])", "μ", s)  # \mu\text{A}
     s = s.replace("º", "°")  # masculine ordinal, a common stand-in for the degree sign
     s = re.sub(r"°\s*([CF])(?![A-Za-z])", r"°\1", s)
+    s = re.sub(r"\\([A-Za-z]+)", r" \1 ", s)  # siunitx-style \meter, \second, \kilogram
     for pat, rep in _WORD_FORMS:
         s = pat.sub(rep, s)
-    s = re.sub(r"\\([A-Za-z]+)", r" \1 ", s)  # siunitx-style \meter, \second, \kilogram
     return s.strip()
 
 
@@ -560,6 +560,7 @@ _NUMBER = re.compile(
     r"(?:\s*(?:\\times|\\cdot|\*|×|·|x)\s*" + _TEN_POWER.replace("G", "p") + r")?"
     r")"
 )
+_EXPRESSION_REST = re.compile(r"\\(?:pi|sqrt|log|ln|exp|sin|cos|tan|cdot\s*\d)(?![A-Za-z])|[π√]|^\s*(?:!|\^(?!\s*\{?\s*\\circ))")
 _EXPRESSION_PREFIX = re.compile(r"\\(?:sqrt|frac|log|ln|exp|sin|cos|tan|pi)|[\^/_]|\be\^")
 
 
@@ -647,6 +648,8 @@ def parse_quantity(text: str) -> Quantity:
     if _EXPRESSION_PREFIX.search(prefix):
         raise QuantityError(f"an expression, not a number: {text.strip()[:80]!r}")
     value = _number_value(m)
+    if _EXPRESSION_REST.search(s[m.end() :]):
+        raise QuantityError(f"an expression, not a number: {text.strip()[:80]!r}")
     unit, unit_text, unit_error, remainder = _read_unit(s[m.end() :])
     if _NUMBER.search(remainder):
         raise QuantityError(f"more than one number in {text.strip()[:80]!r}", ambiguous=True)
