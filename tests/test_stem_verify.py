@@ -101,6 +101,19 @@ def test_article_a_is_not_option_a():
     assert not v.correct and v.reason == Reason.UNPARSEABLE
 
 
+@pytest.mark.parametrize("response", ["\\boxed{A} or \\boxed{C}", "\\boxed{A}, \\boxed{C}", "Answer: (A) 5 N or (C) 7 N"])
+def test_hedging_across_boxes_or_labels_is_ambiguous(response):
+    assert verify(response, "C", mc("C")).reason == Reason.AMBIGUOUS
+
+
+def test_separate_boxes_far_apart_take_the_last():
+    assert verify("Earlier I guessed \\boxed{A}. After checking the units again, \\boxed{C}", "C", mc("C")).correct
+
+
+def test_answer_on_the_line_after_the_label_is_read():
+    assert verify("Final Answer:\nB", "B", mc()).correct
+
+
 def test_unbalanced_brace_is_not_an_answer():
     v = verify("\\boxed{A} and then \\boxed{B", "B", mc())
     assert v.reason == Reason.NO_ANSWER and "unbalanced" in v.details["why"]
@@ -155,6 +168,12 @@ def test_empty_box_is_unparseable():
         ("42", "\\boxed{42}"),
         ("42", "\\boxed{42 cells}"),
         ("1.2 \\times 10^{6} cells", "\\boxed{1.2e6}"),
+        ("0 °C", "\\boxed{273 K}"),  # 0.2 K slack on absolute temperatures: 273 vs 273.15
+        ("3e8 m/s", "\\boxed{3e8\\ \\mathrm{m}\\mathrm{s}^{-1}}"),  # "ms^-1" read as m s^-1 for a speed
+        ("2 km/s", "\\boxed{2 kms^-1}"),
+        ("1000 kg/m^3", "\\boxed{1 g/cm^3}"),
+        ("30 °", "\\boxed{0.5236 rad}"),
+        ("3e8 m/s", "The answer is 3.0 × 10^8 m/s, which is the speed of light."),
     ],
 )
 def test_numeric_answers_that_agree(gold, response):
@@ -188,6 +207,8 @@ def test_verifier_default_tolerance_is_configurable():
         ("300 K", "\\boxed{300 °C}"),
         ("9.81 m/s^2", "\\boxed{98.1 m/s^2}"),
         ("0.25 mol", "\\boxed{-0.25 mol}"),
+        ("3 s", "\\boxed{3 ms}"),
+        ("0 °C", "\\boxed{0.5 °C}"),
     ],
 )
 def test_numeric_answers_that_disagree(gold, response):
@@ -233,8 +254,9 @@ def test_percent_is_applied_against_a_unitless_gold():
     assert not verify("\\boxed{0.25\\%}", "0.25").correct
 
 
-def test_two_numbers_are_ambiguous():
-    assert verify("\\boxed{3 m/s or 5 m/s}", "3 m/s").reason == Reason.AMBIGUOUS
+@pytest.mark.parametrize("response", ["\\boxed{3 m/s or 5 m/s}", "\\boxed{3 m/s} or \\boxed{5 m/s}", "\\boxed{3, 5}"])
+def test_two_numbers_are_ambiguous(response):
+    assert verify(response, "3 m/s").reason == Reason.AMBIGUOUS
 
 
 @pytest.mark.parametrize("response", ["\\boxed{3 furlongs}", "\\boxed{\\sqrt{9} m}", "\\boxed{3\\pi m}", "\\boxed{fast}"])

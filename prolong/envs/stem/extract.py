@@ -41,7 +41,7 @@ _ANSWER_LINE = re.compile(
     r"(?i)\b(?:final\s+answer|answer|correct\s+(?:answer|option|choice)|best\s+(?:answer|option|choice))\b"
     r"[ \t*_]{0,8}(?:\([^()\n]{0,30}\)[ \t*_]{0,8})?"
     r"(?:is\b|:|=|should\s+be\b|would\s+be\b|will\s+be\b)"
-    r"[ \t*_:]{0,8}(?P<content>[^\n]{1,300})"
+    r"[ \t*_:]{0,8}(?:\n[ \t*_]{0,8})?(?P<content>[^\n]{1,300})"
 )
 
 
@@ -66,8 +66,8 @@ def _after_thinking(response: str) -> str:
     return response[cut + len("</think>") :] if cut >= 0 else response
 
 
-def _boxed_content(text: str, start: int, command: str) -> str | None:
-    """Content of the box whose command starts at ``start``; None if unbalanced or too long."""
+def _boxed_span(text: str, start: int, command: str) -> tuple[str, int] | None:
+    """Content and end of the box whose command starts at ``start``; None if unbalanced or too long."""
     i = start + len(command)
     n = len(text)
     while i < n and text[i] in " \t":
@@ -76,7 +76,7 @@ def _boxed_content(text: str, start: int, command: str) -> str | None:
         return None
     if text[i] != "{":  # "\boxed 5": one token
         m = re.match(r"[^\s$}]{1,100}", text[i : i + 101])
-        return m.group(0) if m else None
+        return (m.group(0), i + m.end()) if m else None
     depth = 0
     end = min(n, i + MAX_BOXED_CHARS + 2)
     for j in range(i, end):
@@ -86,8 +86,13 @@ def _boxed_content(text: str, start: int, command: str) -> str | None:
         elif c == "}":
             depth -= 1
             if depth == 0:
-                return text[i + 1 : j]
+                return text[i + 1 : j], j + 1
     return None
+
+
+def _boxed_content(text: str, start: int, command: str) -> str | None:
+    span = _boxed_span(text, start, command)
+    return span[0] if span else None
 
 
 def _last_box(text: str) -> tuple[int, str] | None:
@@ -110,6 +115,24 @@ def extract_boxed(text: str) -> str | None:
     return _boxed_content(text, *box)
 
 
+_HEDGE_GAP = re.compile(r"^[\s$.,;]*(?:or|and|/|,|;)[\s$]*$", re.I)
+
+
+def _hedged_box(text: str, last: int) -> str | None:
+    """The content of a box just before the one at ``last`` when only "or"/"and"/"," separates them."""
+    window = text[max(0, last - 40 - MAX_BOXED_CHARS) : last]
+    prev = _last_box(window)
+    if prev is None:
+        return None
+    span = _boxed_span(text, max(0, last - 40 - MAX_BOXED_CHARS) + prev[0], prev[1])
+    if span is None:
+        return None
+    content, end = span
+    if 0 <= last - end <= 40 and _HEDGE_GAP.match(text[end:last]):
+        return content
+    return None
+
+
 def final_answer(response: str) -> FinalAnswer:
     """The response's final answer: the later of the last box and the last answer line."""
     text = _after_thinking(response)
@@ -124,6 +147,9 @@ def final_answer(response: str) -> FinalAnswer:
         if content is None:
             return FinalAnswer(None, None, "unbalanced or overlong \\boxed{}")
         # "Answer: \boxed{B}" is one answer: the box wins over the line that holds it
+        hedged = _hedged_box(text, box[0])
+        if hedged is not None:  # "\boxed{A} or \boxed{C}": both, so the reading is ambiguous
+            return FinalAnswer(f"{hedged} or {content}", "boxed")
         return FinalAnswer(content, "boxed")
     if line is not None:
         content = line.group("content").strip()
@@ -215,6 +241,9 @@ def read_letter(text: str, options: Sequence[str] | None = None) -> LetterReadin
             if nxt is not None and _names_another_letter(rest[j + 1 :]):
                 return LetterReading(None, True, (letter.upper(),))
             if labelled or (letter.isupper() and (nxt is None or nxt == "," or nxt.lower() in _AFTER_LETTER_WORDS)):
+                others = _labelled_letters(rest[j + 1 :]) - {letter.upper()}
+                if others:  # "(A) 5 N or (C) 7 N"
+                    return LetterReading(None, True, (letter.upper(), *sorted(others)))
                 return LetterReading(letter.upper(), False, (letter.upper(),))
     if options:
         target = _norm_option(text)
@@ -223,6 +252,19 @@ def read_letter(text: str, options: Sequence[str] | None = None) -> LetterReadin
                 letter = chr(ord("A") + k)
                 return LetterReading(letter, False, (letter,))
     return LetterReading(None)
+
+
+def _labelled_letters(tokens: list[str]) -> set[str]:
+    """Letters written as option labels further on: ``(C)``, ``C)``, ``or C``."""
+    found = set()
+    for k, t in enumerate(tokens):
+        if len(t) != 1 or not t.isalpha():
+            continue
+        after = tokens[k + 1] if k + 1 < len(tokens) else None
+        before = tokens[k - 1].lower() if k > 0 else None
+        if after in (")", "]") or (t.isupper() and before in ("or", "and")):
+            found.add(t.upper())
+    return found
 
 
 def _is_letter_run(w: str) -> bool:

@@ -305,19 +305,33 @@ _TOKEN = re.compile(
 )
 
 
-def _lookup(sym: str) -> tuple[float, Dims, float]:
-    """Scale, dims and offset of one symbol (exact, prefixed, word, or two run together)."""
+Part = tuple  # (scale, dims, offset) of one unit symbol
+
+
+def _lookup(sym: str, prefer_split: bool = False) -> list[Part]:
+    """The unit(s) one symbol names: exact, prefixed, a word, or two units run together.
+
+    Two units run together (``Nm``, ``kWh``, ``kgm``) are read only when the split is
+    unique; a power written after them applies to the second (``kgm^-3``). With
+    ``prefer_split``, two exact symbols run together are tried before a prefixed one
+    (``ms^-1`` as m s^-1 rather than per millisecond).
+    """
     if len(sym) > 24:
         raise UnitError(f"unit symbol too long: {sym[:24]!r}...")
+    if prefer_split and sym not in _SYMBOLS:
+        exact = [(sym[:i], sym[i:]) for i in range(1, len(sym)) if sym[:i] in _SYMBOLS and sym[i:] in _SYMBOLS]
+        if len(exact) == 1:
+            a, b = _lookup_one(exact[0][0]), _lookup_one(exact[0][1])
+            if a is not None and b is not None and a[2] == 0.0 and b[2] == 0.0:
+                return [a, b]
     hit = _lookup_one(sym)
     if hit is not None:
-        return hit
-    # two units run together ("Nm", "kWh", "Js"): accept only an unambiguous split
+        return [hit]
     splits = []
     for i in range(1, len(sym)):
         a, b = _lookup_one(sym[:i]), _lookup_one(sym[i:])
         if a is not None and b is not None and a[2] == 0.0 and b[2] == 0.0:
-            splits.append((a[0] * b[0], tuple(x + y for x, y in zip(a[1], b[1])), 0.0))
+            splits.append([a, b])
     if len(splits) == 1:
         return splits[0]
     raise UnitError(f"unknown unit {sym!r}")
@@ -352,7 +366,8 @@ def _lookup_one(sym: str) -> tuple[float, Dims, float] | None:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, prefer_split: bool = False) -> None:
+        self.prefer_split = prefer_split
         self.tokens: list[tuple[str, str]] = []
         pos = 0
         n = len(text)
@@ -410,7 +425,9 @@ class _Parser:
     def factor(self, depth: int) -> list[tuple[tuple[float, Dims, float], Fraction]]:
         kind, val = self.take()
         if kind == "sym":
-            parts = [(_lookup(val), Fraction(1))]
+            found = _lookup(val, self.prefer_split)
+            power = self.exponent()
+            return [(p, Fraction(1)) for p in found[:-1]] + [(found[-1], power if power is not None else Fraction(1))]
         elif kind == "op" and val == "(":
             parts = self.product(depth + 1)
             if self.peek() != ("op", ")"):
@@ -464,9 +481,11 @@ class _Parser:
         return value
 
 
-def parse_unit(text: str) -> Unit:
+def parse_unit(text: str, *, prefer_split: bool = False) -> Unit:
     """The :class:`Unit` a (possibly LaTeX) unit string names; ``""`` is dimensionless 1.
 
+    ``prefer_split=True`` reads ``ms^-1`` as m s^-1 instead of per millisecond (the
+    verifier retries with it when the first reading has the wrong dimension).
     Raises :class:`UnitError` for an unknown symbol, bad syntax, or an input longer
     than :data:`MAX_UNIT_CHARS`.
     """
@@ -479,7 +498,7 @@ def parse_unit(text: str) -> Unit:
         raise UnitError(f"unit string too long ({len(norm)} characters)")
     if not norm:
         return Unit(1.0, DIMENSIONLESS, 0.0, "")
-    parser = _Parser(norm)
+    parser = _Parser(norm, prefer_split)
     parts = parser.product(0)
     if parser.peek() is not None:
         raise UnitError(f"unbalanced parenthesis in unit {text!r}")

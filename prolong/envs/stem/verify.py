@@ -17,7 +17,9 @@ Numeric policy (per problem through metadata, else the verifier's defaults):
 
 * ``rel_tol`` (default 1e-2): right when ``|x - gold| <= rel_tol * |gold| + abs_tol``,
   with ``x`` the response converted into the gold's unit.
-* ``abs_tol`` (default 0): in the gold's unit; matters when the gold is 0.
+* ``abs_tol`` (default 0): in the gold's unit; matters when the gold is 0. A gold
+  that is an absolute temperature in °C or °F also passes within 0.2 K, so
+  ``273 K`` for ``0 °C`` is right.
 * ``require_units`` (default False): a response with no unit when the gold has one is
   read in the gold's unit (models often drop units); with True it is wrong. A
   response whose unit has another dimension is always wrong ("dimension mismatch").
@@ -38,6 +40,7 @@ from prolong.envs.stem.extract import final_answer, read_letter
 from prolong.envs.stem.units import (
     Quantity,
     QuantityError,
+    UnitError,
     describe_dims,
     parse_quantity,
     parse_unit,
@@ -46,6 +49,7 @@ from prolong.envs.stem.units import (
 __all__ = ["StemVerifier", "Gold", "parse_gold", "DEFAULT_REL_TOL", "MAX_OPTIONS"]
 
 DEFAULT_REL_TOL = 1e-2
+TEMPERATURE_ABS_TOL = 0.2  # kelvin: absolute temperatures (°C, °F golds) also pass within 0.2 K (273 vs 273.15)
 MAX_OPTIONS = 10  # A..J
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _LETTER_GOLD = re.compile(r"^\s*\(?\s*([A-Za-z])\s*\)?\s*\.?\s*$")
@@ -244,6 +248,13 @@ class StemVerifier:
             if unit.dims != g_unit.dims and g_unit.dims == _TEMPERATURE and q.unit_text.strip() in ("C", "F"):
                 unit = parse_unit("°" + q.unit_text.strip())  # "25 C" meant Celsius, not coulombs
             if unit.dims != g_unit.dims:
+                try:  # "ms^{-1}" meant m s^-1 when the gold is a speed
+                    split = parse_unit(q.unit_text, prefer_split=True)
+                except UnitError:
+                    split = unit
+                if split.dims == g_unit.dims:
+                    unit = split
+            if unit.dims != g_unit.dims:
                 return Verdict.wrong(
                     Reason.WRONG,
                     extracted,
@@ -253,6 +264,8 @@ class StemVerifier:
                     ),
                 )
             candidates = [g_unit.from_si(unit.to_si(q.value))]
+        if g_unit is not None and g_unit.offset != 0.0:
+            abs_tol = max(abs_tol, TEMPERATURE_ABS_TOL / g_unit.scale)
         details: dict[str, Any] = {"gold": g, "value": candidates[0]}
         if g != 0:
             details["rel_error"] = abs(candidates[0] - g) / abs(g)
