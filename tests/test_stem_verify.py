@@ -45,6 +45,7 @@ def num(answer, **metadata):
         "**Final Answer: B**",
         "The correct option is B.",
         "Final answer: b)",
+        "Answer: I believe the answer is B.",
         "\\boxed{4.2 m/s}",  # the option's text names option B
     ],
 )

@@ -153,6 +153,13 @@ def final_answer(response: str) -> FinalAnswer:
         return FinalAnswer(content, "boxed")
     if line is not None:
         content = line.group("content").strip()
+        for _ in range(3):  # "Answer: I believe the answer is C" -> "C"
+            inner = None
+            for m in _ANSWER_LINE.finditer(content):
+                inner = m
+            if inner is None:
+                break
+            content = inner.group("content").strip()
         box_in_line = _last_box(content)
         if box_in_line is not None:
             inner = _boxed_content(content, *box_in_line)
