@@ -1,0 +1,311 @@
+"""Reading the final answer out of a model's response.
+
+The rule is "the model must say what its final answer is": the last ``\\boxed{...}``
+(or ``\\fbox{...}``), else a final "Answer: ..." / "the answer is ..." / "final answer
+is ..." statement near the end, else a markdown-bold or ``####`` last line. Nothing is
+ever guessed from the middle of the text (no "last number in the response").
+
+Caps (documented in docs/math.md):
+
+* only the last :data:`TAIL_CHARS` characters of a response are searched;
+* a boxed answer longer than :data:`MAX_ANSWER_CHARS` (or never closed) is not an answer;
+* reasoning models: when ``</think>`` is present only the text after the last one is
+  read; a ``<think>`` that is never closed means the model did not finish (no answer).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "Extraction",
+    "extract_answer",
+    "extract_boxed",
+    "last_boxed",
+    "strip_math_delimiters",
+    "TAIL_CHARS",
+    "MAX_ANSWER_CHARS",
+]
+
+TAIL_CHARS = 200_000  # the final answer is at the end: a 1 MB response is read from its last 200k chars
+MAX_ANSWER_CHARS = 1_000  # a longer "final answer" is not one
+MAX_JOINED_BOXES = 10  # "\boxed{1} and \boxed{2}" joins at most this many boxes
+ANSWER_LINE_WINDOW = 3  # an "Answer:" statement must be on one of the last 3 non-empty lines
+
+# Control characters other than tab/newline, and what non-raw Python strings make of
+# LaTeX commands ("\boxed" -> backspace + "oxed", "\frac" -> form feed + "rac").
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_MANGLED = {
+    "\x08oxed": "\\boxed",
+    "\x0cbox": "\\fbox",
+    "\x0crac": "\\frac",
+    "\x09ext": "\\text",
+    "\x09imes": "\\times",
+    "\x0bec": "\\vec",
+}
+_MANGLED_RE = re.compile("|".join(re.escape(k) for k in _MANGLED))
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """The final answer read from a response.
+
+    Attributes:
+        answer: the answer text (None when the response states no final answer).
+        method: how it was found: ``boxed``, ``answer line``, ``bold line``, ``#### line``.
+        problem: why there is no answer (None when there is one).
+    """
+
+    answer: str | None
+    method: str | None = None
+    problem: str | None = None
+
+    @property
+    def too_long(self) -> bool:
+        """The response states an answer, but one longer than MAX_ANSWER_CHARS."""
+        return self.problem is not None and "longer than" in self.problem
+
+
+def clean_text(text: str) -> str:
+    """Repair mangled LaTeX escapes and drop control characters (NUL included)."""
+    if _MANGLED_RE.search(text):
+        text = _MANGLED_RE.sub(lambda m: _MANGLED[m.group(0)], text)
+    return _CONTROL.sub("", text)
+
+
+def _match_brace(text: str, open_pos: int, limit: int) -> int:
+    """Index of the brace closing the one at ``open_pos``; -1 if not within ``limit`` chars."""
+    depth = 0
+    end = min(len(text), open_pos + limit + 2)
+    i = open_pos
+    while i < end:
+        c = text[i]
+        if c == "\\" and i + 1 < end and text[i + 1] in "{}":
+            i += 2  # an escaped brace \{ \} belongs to the content
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+_BOX_CMDS = ("\\boxed", "\\fbox")
+_UNBRACED = re.compile(r"[ \t]+([^\s$]+)")
+
+
+def _box_at(text: str, start: int, cmd_len: int) -> tuple[str | None, int, str | None]:
+    """The content of the box command at ``start``: (content, end index, problem)."""
+    j = start + cmd_len
+    n = len(text)
+    k = j
+    while k < n and text[k] in " \t":
+        k += 1
+    if k < n and text[k] == "{":
+        close = _match_brace(text, k, MAX_ANSWER_CHARS)
+        if close < 0:
+            if text.find("}", k) < 0 or _match_brace(text, k, len(text)) < 0:
+                return None, n, "the last \\boxed{ is never closed (unbalanced braces)"
+            return None, n, f"the boxed answer is longer than {MAX_ANSWER_CHARS} characters"
+        return text[k + 1 : close], close + 1, None
+    if j < n and text[j].isalpha():  # \boxedfoo is another command
+        return None, j, "not a box"
+    m = _UNBRACED.match(text, j)  # "\boxed 5"
+    if m:
+        content = m.group(1).rstrip(".,;:")
+        return content, m.end(), None
+    return None, n, "\\boxed without content"
+
+
+def _all_boxes_before(text: str, end: int) -> tuple[int, int]:
+    """Start index and command length of the last box command starting before ``end``."""
+    best, best_len = -1, 0
+    for cmd in _BOX_CMDS:
+        pos = end
+        while True:
+            i = text.rfind(cmd, 0, pos)
+            if i < 0:
+                break
+            after = i + len(cmd)
+            if after < len(text) and text[after].isalpha() and cmd == "\\fbox" and text[after] != "{":
+                pos = i  # \fboxsep and friends
+                continue
+            if i > best:
+                best, best_len = i, len(cmd)
+            break
+    return best, best_len
+
+
+# Text allowed between two boxes that together state one answer: "\boxed{1}, \boxed{2}",
+# "$x = \boxed{1}$ or $x = \boxed{2}$".
+_JOINABLE = re.compile(
+    r"^[\s$,;]*(?:(?:and|or|\\text\{\s*(?:and|or)\s*\}|\\quad|\\qquad|&)[\s$,;]*)?"
+    r"(?:\\?\(?\s*[a-zA-Z](?:_\{?\w+\}?)?\s*=\s*)?[\s$\\(]*$"
+)
+
+
+def extract_boxed(text: str) -> Extraction:
+    """The last boxed answer of ``text`` (joined with boxes right before it that
+    continue the same statement, e.g. ``x = \\boxed{1}`` or ``x = \\boxed{2}``)."""
+    start, cmd_len = _all_boxes_before(text, len(text))
+    if start < 0:
+        return Extraction(None, None, "no \\boxed answer")
+    content, end, problem = _box_at(text, start, cmd_len)
+    if content is None:
+        return Extraction(None, "boxed", problem)
+    parts = [content]
+    cursor = start
+    for _ in range(MAX_JOINED_BOXES - 1):
+        prev, prev_len = _all_boxes_before(text, cursor)
+        if prev < 0 or cursor - prev > MAX_ANSWER_CHARS + 100:
+            break
+        prev_content, prev_end, prev_problem = _box_at(text, prev, prev_len)
+        if prev_content is None or prev_end > cursor:
+            break
+        between = text[prev_end:cursor]
+        if len(between) > 40 or not _JOINABLE.match(between):
+            break
+        if prev_content != parts[-1]:
+            parts.append(prev_content)
+        cursor = prev
+    answer = ", ".join(p.strip() for p in reversed(parts))
+    return Extraction(answer.strip(), "boxed", None)
+
+
+def last_boxed(text: str) -> str | None:
+    """The content of the last ``\\boxed{}`` in ``text`` (e.g. a MATH solution), or None."""
+    start, cmd_len = _all_boxes_before(text, len(text))
+    if start < 0:
+        return None
+    content, _, _ = _box_at(text, start, cmd_len)
+    return content.strip() if content is not None else None
+
+
+# ------------------------------------------------------------------ "Answer:" statements
+
+_ANSWER_PHRASES = re.compile(
+    r"(?:final\s+answer\s*(?:is|:|：|=)|the\s+answer\s+is|\banswer\s*(?:is)?\s*[:：=]|\banswer\s*\*\*\s*[:：])",
+    re.IGNORECASE,
+)
+_HOPE = re.compile(r"\s*I hope it is correct\.?\s*$", re.IGNORECASE)
+
+
+def strip_math_delimiters(s: str) -> str:
+    """``$x$``, ``\\(x\\)``, ``\\[x\\]``, ``**x**`` -> ``x`` (repeatedly)."""
+    for _ in range(6):
+        t = s.strip()
+        if t.startswith("**") and t.endswith("**") and len(t) > 4:
+            t = t[2:-2]
+        elif t.startswith("__") and t.endswith("__") and len(t) > 4:
+            t = t[2:-2]
+        elif t.startswith("$$") and t.endswith("$$") and len(t) > 4:
+            t = t[2:-2]
+        elif t.startswith("$") and t.endswith("$") and len(t) > 2:
+            t = t[1:-1]
+        elif t.startswith("\\(") and t.endswith("\\)"):
+            t = t[2:-2]
+        elif t.startswith("\\[") and t.endswith("\\]"):
+            t = t[2:-2]
+        elif t.startswith("`") and t.endswith("`") and len(t) > 2:
+            t = t.strip("`")
+        if t == s.strip():
+            return t
+        s = t
+    return s.strip()
+
+
+def _first_math_span(s: str) -> str | None:
+    """The first $...$ (or \\(...\\)) span of ``s``, if any."""
+    m = re.search(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", s)
+    if not m:
+        return None
+    return next(g for g in m.groups() if g is not None)
+
+
+def _cut_statement(rest: str) -> str:
+    """The answer part of what follows "Answer:" on its line."""
+    rest = _HOPE.sub("", rest.strip())
+    rest = rest.strip().lstrip(":：").strip()
+    rest = re.sub(r"^\*\*\s*", "", rest)
+    span = _first_math_span(rest)
+    if span is not None and rest.lstrip("*_ ").startswith(("$", "\\(", "\\[")):
+        return span
+    # cut at the end of the sentence: ". " followed by a word, or a final period
+    m = re.search(r"(?<!\d)\.(?:\s|$)|(?<=\d)\.(?:\s+[A-Z]|\s*$)", rest)
+    if m:
+        rest = rest[: m.start()]
+    return strip_math_delimiters(rest.strip().rstrip(".").strip())
+
+
+def _nonempty_lines(text: str) -> list[tuple[int, str]]:
+    """(start offset, line) of the non-empty lines of ``text``."""
+    out = []
+    pos = 0
+    for line in text.split("\n"):
+        if line.strip():
+            out.append((pos, line))
+        pos += len(line) + 1
+    return out
+
+
+def extract_answer_statement(text: str) -> Extraction:
+    """A final "Answer: ..." / "The answer is ..." statement on one of the last lines."""
+    lines = _nonempty_lines(text)
+    if not lines:
+        return Extraction(None, None, "empty response")
+    window = lines[-ANSWER_LINE_WINDOW:]
+    for idx in range(len(window) - 1, -1, -1):
+        _, line = window[idx]
+        matches = list(_ANSWER_PHRASES.finditer(line))
+        if not matches:
+            continue
+        rest = line[matches[-1].end() :]
+        if len(rest) > 4 * MAX_ANSWER_CHARS:
+            return Extraction(None, "answer line", f"the stated answer is longer than {MAX_ANSWER_CHARS} characters")
+        if not strip_math_delimiters(rest.strip(" :：*")) and idx + 1 < len(window):
+            rest = window[idx + 1][1]  # "The final answer is:\n$$42$$"
+        answer = _cut_statement(rest)
+        answer = strip_math_delimiters(answer)
+        if answer:
+            if len(answer) > MAX_ANSWER_CHARS:
+                return Extraction(None, "answer line", f"the stated answer is longer than {MAX_ANSWER_CHARS} characters")
+            return Extraction(answer, "answer line", None)
+    last = window[-1][1].strip()
+    m = re.fullmatch(r"#{4}\s*(.+)", last)
+    if m:
+        return Extraction(strip_math_delimiters(m.group(1).strip().rstrip(".")), "#### line", None)
+    m = re.fullmatch(r"(\*\*|__)(.+?)\1\.?", last)
+    if m and len(m.group(2)) <= 200 and ("*" not in m.group(2)):
+        return Extraction(strip_math_delimiters(m.group(2).strip().rstrip(".")), "bold line", None)
+    return Extraction(None, None, "no final answer (no \\boxed{} and no 'Answer:' line at the end)")
+
+
+def extract_answer(response: str) -> Extraction:
+    """The final answer of a model response (see the module docstring for the rules)."""
+    if not isinstance(response, str):
+        return Extraction(None, None, f"the response is not text ({type(response).__name__})")
+    text = response
+    close = text.rfind("</think>")
+    if close >= 0:
+        text = text[close + len("</think>") :]
+    elif "<think>" in text:
+        return Extraction(None, None, "the <think> block is never closed: the response has no final answer")
+    if len(text) > TAIL_CHARS:
+        text = text[-TAIL_CHARS:]
+    text = clean_text(text)
+    if not text.strip():
+        return Extraction(None, None, "empty response")
+    if "\\boxed" in text or "\\fbox" in text:
+        ex = extract_boxed(text)
+        if ex.answer is not None or ex.problem != "not a box":
+            if ex.answer is not None:
+                ans = strip_math_delimiters(ex.answer)
+                if not ans:
+                    return Extraction(None, "boxed", "the \\boxed{} answer is empty")
+                return Extraction(ans, "boxed", None)
+            return ex
+    return extract_answer_statement(text)

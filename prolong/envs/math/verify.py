@@ -1,0 +1,816 @@
+"""Math answer equivalence and :class:`MathVerifier`.
+
+A response is scored in two stages:
+
+1. **In process, no sympy** (microseconds): extract the final answer, normalise both
+   sides, compare strings, multiple-choice letters, text, structure (tuples, sets,
+   intervals, matrices, equations) and exact numbers (integers, decimals, fractions,
+   mixed numbers, percentages, scientific notation). Most responses are decided here.
+2. **sympy** (milliseconds) for what is left (radicals, pi, symbolic expressions,
+   equations): both sides are parsed with latex2sympy2_extended behind size guards and
+   compared exactly (rationals), to 45 significant digits (constants) or at random
+   points plus exact cancellation (expressions). This stage runs in a worker process
+   of :class:`prolong.pool.WorkerPool` with a killable deadline of
+   :data:`SYMPY_DEADLINE` seconds, or directly when already inside a pool worker.
+
+Tolerance policy (also in docs/math.md):
+
+* exact values are compared exactly: ``0.5 == 1/2``, but ``0.333 != 1/3`` and
+  ``0.142857 != 1/7``; ``1/2004!`` is not ``1/2006!``;
+* a gold written as a decimal is taken as rounded: an answer within half a unit of
+  its last digit is right (gold ``0.33`` accepts ``1/3``, ``0.333``, ``0.334`` is
+  wrong... ``0.3349`` is not within 0.005 of 0.33, so it is wrong too);
+* ``%`` is an optional unit: gold ``50\\%`` accepts ``50\\%``, ``50`` and ``0.5``;
+  gold ``0.5`` accepts ``50\\%``;
+* ``^\\circ`` is an optional unit: gold ``30^\\circ`` accepts ``30`` and ``\\pi/6``
+  (radians, exactly); gold ``\\pi/6`` accepts ``30^\\circ`` but not ``30``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import random
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from prolong.core import Problem, Reason, Verdict
+from prolong.envs.math.extract import Extraction, extract_answer, last_boxed
+from prolong.envs.math.parse import (
+    Choice,
+    Equation,
+    Matrix,
+    Node,
+    Number,
+    Relation,
+    Scalar,
+    Seq,
+    Text,
+    TooLarge,
+    Union,
+    Unparseable,
+    has_variables,
+    is_simple_lhs,
+    normalize,
+    parse_choice,
+    parse_number,
+    parse_structure,
+    squash,
+    text_words,
+    to_sympy,
+)
+from prolong.pool import CallError, CallTimeout, WorkerPool, cpu_count, in_worker
+
+__all__ = [
+    "MathVerifier",
+    "Judgement",
+    "judge",
+    "answers_match",
+    "SYMPY_DEADLINE",
+    "STARTUP_ALLOWANCE",
+    "MAX_GOLD_CHARS",
+]
+
+SYMPY_DEADLINE = 3.0  # seconds for the sympy stage of one comparison (a killable worker call)
+STARTUP_ALLOWANCE = 2.0  # extra seconds for a worker's first call (forked: already warm)
+STARTUP_ALLOWANCE_SPAWN = 8.0  # where workers cannot be forked and import sympy themselves
+MAX_GOLD_CHARS = 2_000
+WORKER_MEMORY_MB = 2_048
+_REL_TOL_DIGITS = 45  # constants agree to 45 significant digits (evaluated at 60)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The outcome of comparing one answer with one gold.
+
+    ``correct`` is None when the in-process stage could not decide (sympy needed).
+    """
+
+    correct: bool | None
+    path: str
+    note: str | None = None
+    reason: str | None = None
+
+    def as_tuple(self) -> tuple:
+        return (self.correct, self.path, self.note, self.reason)
+
+
+class _NeedSympy(Exception):
+    pass
+
+
+class _Ctx:
+    __slots__ = ("sympy", "path")
+
+    def __init__(self, use_sympy: bool) -> None:
+        self.sympy = use_sympy
+        self.path = "structure"
+
+    def used(self, path: str) -> None:
+        order = ("string", "structure", "choice", "text", "numeric", "sympy")
+        if order.index(path) > order.index(self.path):
+            self.path = path
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def _number_candidates(n: Number, percent: bool) -> list[tuple[Any, Any]]:
+    out = [(n.value, n.tol)]
+    if percent:
+        out.append((n.value / 100, n.tol / 100 if n.tol is not None else None))
+    return out
+
+
+def _numbers_equal(g: Number, gp: bool, a: Number, ap: bool) -> bool:
+    answers = [v for v, _ in _number_candidates(a, ap)]
+    for gv, tol in _number_candidates(g, gp):
+        for av in answers:
+            if av == gv or (tol is not None and abs(av - gv) <= tol):
+                return True
+    return False
+
+
+# --------------------------------------------------------------------------- sympy compare
+
+
+def _is_number(x: Any) -> bool:
+    import sympy
+
+    return isinstance(x, sympy.Number) and x.is_finite is not False
+
+
+def _evalf(e: Any, prec: int = 60) -> tuple[Any, Any] | None:
+    """(re, im) of a constant at ``prec`` digits, or None if it is not a finite number."""
+    import sympy
+
+    try:
+        v = sympy.N(e, prec)
+    except Exception:  # noqa: BLE001
+        return None
+    if v.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo) or v.free_symbols:
+        return None
+    re_, im_ = v.as_real_imag()
+    if not (_is_number(re_) or re_ == 0) or not (_is_number(im_) or im_ == 0):
+        return None
+    return sympy.Float(re_, prec), sympy.Float(im_, prec)
+
+
+def _const_equal(g: Any, a: Any, tol: Any) -> bool:
+    """Two constants: exact when both are rational, else agreement to 45 digits; a
+    decimal gold (``tol``) accepts anything within half a unit of its last digit."""
+    import sympy
+
+    try:
+        g2, a2 = g.doit(), a.doit()
+    except Exception:  # noqa: BLE001
+        g2, a2 = g, a
+    if g2 == a2:
+        return True
+    if g2.is_Rational and a2.is_Rational:
+        return tol is not None and abs(a2 - g2) <= sympy.Rational(tol.numerator, tol.denominator)
+    if g2.has(sympy.oo, -sympy.oo, sympy.zoo) or a2.has(sympy.oo, -sympy.oo, sympy.zoo):
+        return bool(g2 == a2)
+    vg, va = _evalf(g2), _evalf(a2)
+    if vg is None or va is None:
+        return False
+    dre, dim = abs(vg[0] - va[0]), abs(vg[1] - va[1])
+    if tol is not None:
+        t = sympy.Float(sympy.Rational(tol.numerator, tol.denominator), 60)
+        return bool(dim <= t * sympy.Float("1e-30") + sympy.Float("1e-50") and dre <= t * (1 + sympy.Float("1e-30")))
+    scale = max(abs(vg[0]), abs(vg[1]), abs(va[0]), abs(va[1]))
+    if scale == 0:
+        return True
+    return bool(max(dre, dim) <= scale * sympy.Float(10) ** (-_REL_TOL_DIGITS))
+
+
+_INTEGER_NAMES = {"n", "k", "m", "j", "N", "K", "M"}
+
+
+def _points(symbols: list[Any], count: int) -> list[dict[Any, Any]]:
+    import sympy
+
+    rng = random.Random(20260101)
+    pts = []
+    for k in range(count):
+        p = {}
+        for s in symbols:
+            if str(s) in _INTEGER_NAMES:
+                p[s] = sympy.Integer(rng.randint(2, 9))
+            else:  # 60-digit floats: x^(10^5) or x^x^x at a point cannot blow up like exact rationals
+                sign = 1 if k < count // 2 else rng.choice((1, -1))  # positive points first, then mixed
+                v = sympy.Rational(sign * rng.randint(11, 97), rng.randint(3, 17))
+                p[s] = sympy.Float(v, 60)
+        pts.append(p)
+    return pts
+
+
+def _is_rational_function(e: Any) -> bool:
+    import sympy
+
+    for node in sympy.preorder_traversal(e):
+        if isinstance(node, sympy.Function) or isinstance(node, (sympy.Float,)):
+            return False
+        if isinstance(node, sympy.Pow) and not (node.exp.is_Integer and abs(int(node.exp)) <= 50):
+            return False
+        if node.is_Number and not node.is_Rational:
+            return False
+        if isinstance(node, sympy.NumberSymbol) or node is sympy.I:
+            return False
+    return True
+
+
+def _values_at(e: Any, pts: list[dict[Any, Any]]) -> list[tuple[Any, Any] | None]:
+    out = []
+    for p in pts:
+        try:
+            out.append(_evalf(e.xreplace(p), 50))
+        except Exception:  # noqa: BLE001
+            out.append(None)
+    return out
+
+
+def _close(x: tuple[Any, Any], y: tuple[Any, Any], digits: int = 30) -> bool:
+    import sympy
+
+    scale = max(abs(x[0]), abs(x[1]), abs(y[0]), abs(y[1]))
+    if scale == 0:
+        return True
+    return bool(max(abs(x[0] - y[0]), abs(x[1] - y[1])) <= scale * sympy.Float(10) ** (-digits))
+
+
+def _expr_equal(g: Any, a: Any) -> bool:
+    """Two expressions with free symbols: exact cancellation for rational functions,
+    else agreement at random points (rational points; integers for n, k, m)."""
+    import sympy
+
+    if g == a:
+        return True
+    if _is_rational_function(g) and _is_rational_function(a):
+        try:
+            return sympy.cancel(sympy.together(g - a)) == 0
+        except Exception:  # noqa: BLE001
+            pass
+    symbols = sorted(g.free_symbols | a.free_symbols, key=str)
+    pts = _points(symbols, 6)
+    vg, va = _values_at(g, pts), _values_at(a, pts)
+    agree = 0
+    for x, y in zip(vg, va):
+        if x is None and y is None:
+            continue
+        if x is None or y is None:
+            return False
+        if not _close(x, y):
+            return False
+        agree += 1
+    if agree >= 3:
+        return True
+    try:
+        return sympy.simplify(g - a) == 0
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _proportional(d1: Any, d2: Any) -> bool:
+    """``d1 = k * d2`` for a constant k != 0 (equations ``d1 = 0`` and ``d2 = 0`` agree)."""
+    import sympy
+
+    if d1 == d2 or d1 == -d2:
+        return True
+    if d1 == 0 or d2 == 0:
+        return d1 == d2
+    symbols = sorted(d1.free_symbols | d2.free_symbols, key=str)
+    if not symbols:
+        return False
+    if _is_rational_function(d1) and _is_rational_function(d2):
+        try:
+            k = sympy.cancel(sympy.together(d1 / d2))
+            return not k.free_symbols and k != 0
+        except Exception:  # noqa: BLE001
+            pass
+    pts = _points(symbols, 6)
+    v1, v2 = _values_at(d1, pts), _values_at(d2, pts)
+    ratio = None
+    seen = 0
+    for x, y in zip(v1, v2):
+        if x is None or y is None:
+            continue
+        if (y[0] == 0 and y[1] == 0) or (x[0] == 0 and x[1] == 0):
+            if not ((y[0] == 0 and y[1] == 0) and (x[0] == 0 and x[1] == 0)):
+                return False
+            continue
+        r = complex(x[0], x[1]) / complex(y[0], y[1])
+        if ratio is None:
+            ratio = r
+        elif abs(r - ratio) > 1e-9 * max(1.0, abs(ratio)):
+            return False
+        seen += 1
+    return seen >= 3
+
+
+def _sympy_scalar_equal(g: Scalar, a: Scalar, gnum: Number | None) -> bool:
+    import sympy
+
+    try:
+        ge = to_sympy(g.text)
+    except TooLarge:
+        raise
+    except Unparseable:
+        raise _GoldUnparseable(g.text) from None
+    ae = to_sympy(a.text)
+    if isinstance(ge, sympy.MatrixBase) or isinstance(ae, sympy.MatrixBase):
+        if not (isinstance(ge, sympy.MatrixBase) and isinstance(ae, sympy.MatrixBase)) or ge.shape != ae.shape:
+            return False
+        return all(_sympy_value_equal(x, y, None) for x, y in zip(ge, ae))
+    # degrees and percent are optional units (see the module docstring)
+    tol = gnum.tol if gnum is not None else None
+    golds: list[tuple[Any, Any]] = [(ge, tol)]
+    answers = [ae]
+    if g.percent:
+        golds.append((ge / 100, tol / 100 if tol is not None else None))
+    if a.percent:
+        answers.append(ae / 100)
+    if g.degree and not a.degree and ae.has(sympy.pi):
+        golds.append((ge * sympy.pi / 180, None))
+    if a.degree and not g.degree and ge.has(sympy.pi):
+        answers = [ae * sympy.pi / 180]
+    return any(_sympy_value_equal(x, y, t) for x, t in golds for y in answers)
+
+
+def _sympy_value_equal(g: Any, a: Any, tol: Any) -> bool:
+    if not g.free_symbols and not a.free_symbols:
+        return _const_equal(g, a, tol)
+    if tol is not None:
+        return False
+    return _expr_equal(g, a)
+
+
+class _GoldUnparseable(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------- structure compare
+
+
+def _tri_all(results: list[bool | None]) -> bool | None:
+    if any(r is False for r in results):
+        return False
+    if all(r is True for r in results):
+        return True
+    return None
+
+
+def _unordered(gs: Sequence[Node], as_: Sequence[Node], ctx: _Ctx) -> bool | None:
+    """Set equality of two collections (duplicates ignored)."""
+    if not gs and not as_:
+        return True
+    if not gs or not as_:
+        return False
+    table = [[_cmp(g, a, ctx) for a in as_] for g in gs]
+    undecided = False
+    for row in table:  # every gold element is among the answers
+        if any(r is True for r in row):
+            continue
+        if all(r is False for r in row):
+            return False
+        undecided = True
+    for j in range(len(as_)):  # and every answer element among the golds
+        col = [table[i][j] for i in range(len(gs))]
+        if any(r is True for r in col):
+            continue
+        if all(r is False for r in col):
+            return False
+        undecided = True
+    return None if undecided else True
+
+
+def _ordered(gs: Sequence[Node], as_: Sequence[Node], ctx: _Ctx) -> bool | None:
+    if len(gs) != len(as_):
+        return False
+    results = []
+    for g, a in zip(gs, as_):
+        r = _cmp(g, a, ctx)
+        if r is False:
+            return False
+        results.append(r)
+    return _tri_all(results)
+
+
+def _vector(m: Matrix) -> tuple | None:
+    if len(m.rows) == 1:
+        return m.rows[0]
+    if all(len(r) == 1 for r in m.rows):
+        return tuple(r[0] for r in m.rows)
+    return None
+
+
+def _cmp(g: Node, a: Node, ctx: _Ctx) -> bool | None:
+    """Is answer node ``a`` equivalent to gold node ``g``? None: undecided without sympy."""
+    if isinstance(g, Text):
+        ctx.used("text")
+        if isinstance(a, Text):
+            return g.words == a.words
+        if isinstance(a, Scalar):
+            w = text_words(a.text)
+            return w == g.words if w else False
+        return False
+    if isinstance(g, Relation):
+        return isinstance(a, Relation) and g.text == a.text
+    if isinstance(a, Equation) and not isinstance(g, Equation):
+        if not is_simple_lhs(a.lhs):
+            return False
+        a = parse_structure(a.rhs, 1)
+    if isinstance(g, Equation):
+        if isinstance(a, Equation):
+            return _cmp_equation(g, a, ctx)
+        if is_simple_lhs(g.lhs):
+            return _cmp(parse_structure(g.rhs, 1), a, ctx)
+        return False
+    if isinstance(g, Matrix):
+        if isinstance(a, Matrix):
+            if len(g.rows) != len(a.rows) or any(len(x) != len(y) for x, y in zip(g.rows, a.rows)):
+                return False
+            return _ordered([c for r in g.rows for c in r], [c for r in a.rows for c in r], ctx)
+        v = _vector(g)
+        if v is not None and isinstance(a, Seq) and a.kind != "set":
+            return _ordered(v, a.items, ctx)
+        return False
+    if isinstance(g, Union):
+        if isinstance(a, Union):
+            return _unordered(g.items, a.items, ctx)
+        if len(g.items) == 1:
+            return _cmp(g.items[0], a, ctx)
+        return False
+    if isinstance(g, Seq):
+        if isinstance(a, Matrix):
+            v = _vector(a)
+            return _ordered(g.items, v, ctx) if v is not None and g.kind == "tuple" else False
+        if isinstance(a, Union):
+            return _cmp(g, a.items[0], ctx) if len(a.items) == 1 else False
+        if not isinstance(a, Seq):
+            if len(g.items) == 1:
+                return _cmp(g.items[0], a, ctx)
+            return False
+        if g.kind == "tuple":
+            if a.kind == "set":
+                return False
+            if a.kind == "tuple" and len(g.items) == 2 and a.brackets != g.brackets:
+                return False  # (1, 2] is not [1, 2]; (1, 2) is not [1, 2]
+            return _ordered(g.items, a.items, ctx)
+        if a.kind == "tuple" and a.brackets not in ("()", "[]"):
+            return False  # an interval is not a list of roots
+        return _unordered(g.items, a.items, ctx)
+    if isinstance(g, Scalar):
+        if isinstance(a, Seq) and len(a.items) == 1:
+            a = a.items[0]
+        if isinstance(a, Union) and len(a.items) == 1:
+            a = a.items[0]
+        if isinstance(a, Scalar):
+            return _cmp_scalar(g, a, ctx)
+        return False
+    return False
+
+
+def _cmp_scalar(g: Scalar, a: Scalar, ctx: _Ctx) -> bool | None:
+    if squash(g.text) == squash(a.text):
+        ctx.used("string")
+        return True
+    gnum, anum = parse_number(g.text), parse_number(a.text)
+    if gnum is not None and anum is not None:
+        ctx.used("numeric")
+        if _numbers_equal(gnum, g.percent, anum, a.percent):
+            return True
+        if (g.degree or a.degree) and "\\pi" not in g.text + a.text:
+            return False
+        return False
+    # a number never equals an expression in variables (x^2 + 1 is not 5)
+    gv, av = has_variables(g.text), has_variables(a.text)
+    if gv is not None and av is not None and gv != av:
+        ctx.used("structure")
+        return False
+    if not ctx.sympy:
+        raise _NeedSympy
+    ctx.used("sympy")
+    return _sympy_scalar_equal(g, a, gnum)
+
+
+def _cmp_equation(g: Equation, a: Equation, ctx: _Ctx) -> bool | None:
+    gl, gr, al, ar = squash(g.lhs), squash(g.rhs), squash(a.lhs), squash(a.rhs)
+    if (gl, gr) == (al, ar) or (gl, gr) == (ar, al):
+        ctx.used("string")
+        return True
+    if is_simple_lhs(g.lhs) and is_simple_lhs(a.lhs) and gl == al:
+        return _cmp(parse_structure(g.rhs, 1), parse_structure(a.rhs, 1), ctx)
+    if not ctx.sympy:
+        raise _NeedSympy
+    ctx.used("sympy")
+    import sympy
+
+    try:
+        d1 = sympy.expand(to_sympy(g.lhs) - to_sympy(g.rhs))
+    except Unparseable:
+        raise _GoldUnparseable(f"{g.lhs} = {g.rhs}") from None
+    d2 = sympy.expand(to_sympy(a.lhs) - to_sympy(a.rhs))
+    return _proportional(d1, d2)
+
+
+# --------------------------------------------------------------------------- judge
+
+
+def gold_text(answer: Any) -> str | None:
+    """The gold answer as text: strings as they are (a solution's last \\boxed{}),
+    numbers written out; None when there is none."""
+    if isinstance(answer, bool) or answer is None:
+        return None
+    if isinstance(answer, int):
+        return str(answer)
+    if isinstance(answer, float):
+        if answer != answer or answer in (float("inf"), float("-inf")):
+            return None
+        return repr(answer) if not answer.is_integer() else str(int(answer))
+    if isinstance(answer, (list, tuple)) and answer and all(isinstance(x, (str, int, float)) for x in answer):
+        return ", ".join(gold_text(x) or "" for x in answer)
+    if not isinstance(answer, str):
+        return None
+    s = answer.strip()
+    if not s:
+        return None
+    if ("\\boxed" in s or "\\fbox" in s) and len(s) > 40:
+        boxed = last_boxed(s)
+        if boxed:
+            s = boxed
+    return s
+
+
+def judge(gold: str, answer: str, *, use_sympy: bool = True) -> Judgement:
+    """Compare an extracted answer with a gold answer (both strings).
+
+    With ``use_sympy=False`` the result may be undecided (``correct is None``): the
+    caller then runs the sympy stage (in a worker, see :class:`MathVerifier`).
+    """
+    if len(gold) > MAX_GOLD_CHARS:
+        same = squash(normalize(gold[:MAX_GOLD_CHARS])) == squash(normalize(answer[:MAX_GOLD_CHARS])) and gold == answer
+        return Judgement(same, "string", "the gold is too long to parse; compared as a string")
+    try:
+        g = normalize(gold)
+        a = normalize(answer)
+    except Exception as e:  # noqa: BLE001 - never crash on hostile text
+        return Judgement(False, "parse", f"could not normalise: {type(e).__name__}", Reason.UNPARSEABLE)
+    if squash(g) == squash(a) and g:
+        return Judgement(True, "string")
+    letter = parse_choice(g, gold=True)
+    if letter is not None:
+        return Judgement(parse_choice(a, gold=False) == letter, "choice")
+    try:
+        gn = parse_structure(g)
+    except Unparseable as e:
+        return Judgement(False, "string", f"the gold answer cannot be parsed ({e})", Reason.INVALID_ANSWER)
+    try:
+        an = parse_structure(a)
+    except Unparseable as e:
+        return Judgement(False, "parse", str(e), Reason.UNPARSEABLE)
+    except RecursionError:
+        return Judgement(False, "parse", "answer nested too deeply", Reason.UNPARSEABLE)
+    ctx = _Ctx(use_sympy)
+    try:
+        r = _cmp(gn, an, ctx)
+    except _NeedSympy:
+        return Judgement(None, "sympy")
+    except TooLarge as e:
+        return Judgement(False, ctx.path, str(e), Reason.UNPARSEABLE)
+    except _GoldUnparseable as e:
+        return Judgement(False, ctx.path, f"the gold answer cannot be parsed by sympy: {str(e)[:80]!r}", Reason.WRONG)
+    except Unparseable as e:
+        return Judgement(False, ctx.path, str(e), Reason.WRONG)
+    except RecursionError:
+        return Judgement(False, ctx.path, "expression nested too deeply", Reason.UNPARSEABLE)
+    except Exception as e:  # noqa: BLE001 - a sympy internal error is a wrong answer, not a crash
+        return Judgement(False, ctx.path, f"sympy failed: {type(e).__name__}: {str(e)[:120]}", Reason.WRONG)
+    if r is None:  # only possible without sympy
+        return Judgement(None, "sympy")
+    return Judgement(bool(r), ctx.path)
+
+
+def answers_match(gold: str, answer: str) -> bool:
+    """True when ``answer`` (already extracted) is equivalent to ``gold``; runs sympy in-process."""
+    return bool(judge(gold, answer, use_sympy=True).correct)
+
+
+def _judge_in_worker(gold: str, answer: str) -> tuple:
+    return judge(gold, answer, use_sympy=True).as_tuple()
+
+
+def _prime() -> None:
+    """Import sympy and latex2sympy and parse two tiny expressions (fills the parser's caches)."""
+    try:
+        judge("\\frac{\\sqrt{3}}{2}", "\\sqrt{3}/2", use_sympy=True)
+        judge("x^2+1", "1+x^2", use_sympy=True)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+# Workers are forked on Linux: the caller's script is not imported again in a
+# forkserver (a training script without a ``__main__`` guard would run twice), and a
+# forked worker starts in milliseconds with sympy already imported by :func:`_prime`.
+# The cost of fork (a lock held by another thread at fork time) is bounded: such a
+# worker misses its deadline, is killed, and is replaced.
+_FORK = sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+class _SympyRunner:
+    """Single-worker WorkerPools for the sympy stage, one per concurrent call.
+
+    A pool's worker is "cold" until it has answered once: a call sent to a cold worker
+    gets ``startup`` extra seconds. A worker killed at its deadline is replaced by a cold one.
+    """
+
+    def __init__(self, max_workers: int) -> None:
+        self.max_workers = max(1, int(max_workers))
+        self.startup = STARTUP_ALLOWANCE if _FORK else STARTUP_ALLOWANCE_SPAWN
+        self._cond = threading.Condition()
+        self._idle: list[WorkerPool] = []
+        self._all: list[WorkerPool] = []
+        self._warm: set[int] = set()
+        atexit.register(self.close)
+
+    def _new_pool(self) -> WorkerPool:
+        return WorkerPool(
+            1,
+            memory_limit_mb=WORKER_MEMORY_MB,
+            context="fork" if _FORK else None,
+            initializer=None if _FORK else _prime,
+        )
+
+    def _acquire(self, wait: float) -> WorkerPool | None:
+        end = time.monotonic() + wait
+        with self._cond:
+            while True:
+                if self._idle:
+                    return self._idle.pop()
+                if len(self._all) < self.max_workers:
+                    pool = self._new_pool()
+                    self._all.append(pool)
+                    return pool
+                left = end - time.monotonic()
+                if left <= 0:
+                    return None
+                self._cond.wait(left)
+
+    def _release(self, pool: WorkerPool) -> None:
+        with self._cond:
+            self._idle.append(pool)
+            self._cond.notify()
+
+    def run(self, gold: str, answer: str, deadline: float) -> Judgement:
+        pool = self._acquire(deadline + self.startup)
+        if pool is None:
+            return Judgement(False, "sympy", "all sympy workers were busy past the deadline", Reason.TIMEOUT)
+        try:
+            cold = id(pool) not in self._warm
+            timeout = deadline + (self.startup if cold else 0.0)
+            out = pool.map(_judge_in_worker, [(gold, answer)], timeout=timeout)[0]
+        except Exception as e:  # noqa: BLE001 - a closed pool at interpreter exit, a pickling error
+            return Judgement(False, "sympy", f"sympy stage failed: {type(e).__name__}: {e}", Reason.ERROR)
+        finally:
+            self._release(pool)
+        if isinstance(out, CallTimeout):
+            self._warm.discard(id(pool))
+            return Judgement(False, "sympy", f"the sympy comparison ran past {out.seconds:.1f} s", Reason.TIMEOUT)
+        if isinstance(out, CallError):
+            self._warm.discard(id(pool))
+            return Judgement(False, "sympy", f"the sympy worker failed: {out.message[-300:]}", Reason.ERROR)
+        self._warm.add(id(pool))
+        return Judgement(*out)
+
+    def close(self) -> None:
+        with self._cond:
+            pools, self._all, self._idle = self._all, [], []
+        for p in pools:
+            try:
+                p.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+
+_RUNNER: _SympyRunner | None = None
+_RUNNER_LOCK = threading.Lock()
+
+
+def _runner() -> _SympyRunner:
+    global _RUNNER
+    with _RUNNER_LOCK:
+        if _RUNNER is None:
+            if _FORK:
+                _prime()  # once per process: forked workers inherit warm imports
+            _RUNNER = _SympyRunner(max(2, cpu_count()))
+        return _RUNNER
+
+
+# --------------------------------------------------------------------------- the verifier
+
+
+class MathVerifier:
+    """Scores a math response against a gold answer (``prolong.verify("math", ...)``).
+
+    ``__call__(response, answer, problem=None) -> Verdict``: reward 1 when the final
+    answer of ``response`` (see :mod:`prolong.envs.math.extract`) is equivalent to
+    ``answer`` (see this module's docstring for the policy), else 0 with a reason:
+    ``no final answer``, ``wrong answer``, ``unparseable answer`` (too long, too deep,
+    too large to evaluate), ``verifier timeout`` (the sympy stage ran past its deadline).
+    ``details`` carry ``path`` (which stage decided: string, choice, text, numeric,
+    structure, sympy), ``method`` (how the answer was found) and ``note``.
+
+    Time bound: extraction and the in-process stage are linear in the (capped) input
+    (milliseconds even for a 1 MB response); the sympy stage runs in a killable worker
+    with a :data:`SYMPY_DEADLINE` (3 s) deadline, plus :data:`STARTUP_ALLOWANCE` (2 s)
+    on a worker's first call. The first call of a process that needs sympy also imports
+    it (about 1 s). So a call returns within 3 s once warm and about 6 s at worst.
+    Inside another pool's worker (``prolong.pool.in_worker()``) the sympy stage runs
+    directly and that pool's deadline is the bound.
+
+    Args:
+        sympy_deadline: seconds allowed for one sympy comparison.
+    """
+
+    def __init__(self, sympy_deadline: float = SYMPY_DEADLINE) -> None:
+        self.sympy_deadline = float(sympy_deadline)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"sympy_deadline": self.sympy_deadline}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.sympy_deadline = float(state.get("sympy_deadline", SYMPY_DEADLINE))
+
+    # the in-process stage ------------------------------------------------------
+    def _first_stage(self, response: Any, answer: Any) -> tuple[Verdict | None, str | None, Extraction | None, str | None]:
+        gold = gold_text(answer)
+        if gold is None:
+            return Verdict.wrong(Reason.INVALID_ANSWER, None, note=f"no usable gold answer: {answer!r:.80}"), None, None, None
+        if not isinstance(response, str):
+            return Verdict.wrong(Reason.NO_ANSWER, None, note=f"the response is not text ({type(response).__name__})"), None, None, None
+        ex = extract_answer(response)
+        if ex.answer is None:
+            reason = Reason.UNPARSEABLE if ex.too_long else Reason.NO_ANSWER
+            return Verdict.wrong(reason, None, method=ex.method, note=ex.problem), None, None, None
+        j = judge(gold, ex.answer, use_sympy=False)
+        if j.correct is None:
+            return None, gold, ex, ex.answer
+        return self._verdict(j, ex), None, None, None
+
+    @staticmethod
+    def _verdict(j: Judgement, ex: Extraction) -> Verdict:
+        extracted = ex.answer if ex.answer is None or len(ex.answer) <= 300 else ex.answer[:300] + "..."
+        details: dict[str, Any] = {"path": j.path, "method": ex.method}
+        if j.note:
+            details["note"] = j.note
+        if j.correct:
+            return Verdict.right(extracted, **details)
+        return Verdict.wrong(j.reason or Reason.WRONG, extracted, **details)
+
+    def _second_stage(self, gold: str, answer: str) -> Judgement:
+        if in_worker():
+            try:
+                return judge(gold, answer, use_sympy=True)
+            except Exception as e:  # noqa: BLE001
+                return Judgement(False, "sympy", f"{type(e).__name__}: {e}", Reason.ERROR)
+        return _runner().run(gold, answer, self.sympy_deadline)
+
+    # public API -----------------------------------------------------------------
+    def __call__(self, response: str, answer: Any, problem: Problem | None = None) -> Verdict:
+        verdict, gold, ex, extracted = self._first_stage(response, answer)
+        if verdict is not None:
+            return verdict
+        assert gold is not None and ex is not None and extracted is not None
+        return self._verdict(self._second_stage(gold, extracted), ex)
+
+    def verify_batch(
+        self, responses: Sequence[str], answers: Sequence[Any], problems: Sequence[Problem | None] | None = None
+    ) -> list[Verdict]:
+        """Score many responses: the in-process stage here, the sympy stage in parallel
+        over up to one worker per CPU, each call with its own deadline."""
+        if len(responses) != len(answers):
+            raise ValueError(f"verify_batch: {len(responses)} responses but {len(answers)} answers")
+        out: list[Verdict | None] = [None] * len(responses)
+        pending: list[tuple[int, str, Extraction, str]] = []
+        for i, (r, a) in enumerate(zip(responses, answers)):
+            verdict, gold, ex, extracted = self._first_stage(r, a)
+            if verdict is not None:
+                out[i] = verdict
+            else:
+                pending.append((i, gold, ex, extracted))  # type: ignore[arg-type]
+        if pending:
+            workers = min(len(pending), _runner().max_workers)
+            if workers <= 1 or in_worker():
+                for i, gold, ex, extracted in pending:
+                    out[i] = self._verdict(self._second_stage(gold, extracted), ex)
+            else:
+                with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prolong-math") as tp:
+                    js = list(tp.map(lambda t: self._second_stage(t[1], t[3]), pending))
+                for (i, _, ex, _), j in zip(pending, js):
+                    out[i] = self._verdict(j, ex)
+        return [v for v in out if v is not None]
