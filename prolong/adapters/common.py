@@ -97,7 +97,7 @@ def resolve_domain(source: Any = None, extra: Mapping[str, Any] | None = None, d
             resolved = _domain_of_name(d, known)
             if resolved:
                 return resolved
-            raise ValueError(f"extra_info domain {d!r} is not a registered domain; known: {', '.join(known)}")
+            raise ValueError(f"domain {d!r} is not a registered domain; known: {', '.join(known)}")
     if source is not None:
         name = str(source)
         resolved = _domain_of_name(name, known)

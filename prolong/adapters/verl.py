@@ -1,0 +1,241 @@
+"""prolong rewards as verl's custom reward function, and verl's RL data schema.
+
+Point verl at this file (checked against volcengine/verl, early 2026:
+``verl/trainer/ppo/reward.py`` ``get_custom_reward_fn``, ``verl/workers/reward_manager/
+naive.py`` and ``batch.py``)::
+
+    custom_reward_function.path=$(python -c "import prolong.adapters.verl as m; print(m.__file__)")
+    custom_reward_function.name=compute_score
+    # optional: one call per batch, scored in parallel worker processes
+    reward_model.reward_manager=batch
+
+verl loads the file by path (``load_extern_object``), so this module uses absolute
+imports only. ``compute_score`` serves both managers: the ``naive`` one calls
+``compute_score(data_source=, solution_str=, ground_truth=, extra_info=)`` per row, the
+``batch`` one ``compute_score(data_sources=, solution_strs=, ground_truths=,
+extra_infos=)``; anything in ``custom_reward_function.reward_kwargs`` arrives as
+keyword arguments (``domain=``, ``return_dict=``).
+
+``data_source`` -> domain: ``extra_info["domain"]`` when present (``prolong export verl``
+writes it), else the data source as a prolong domain (``"math"``), env id
+(``"prolong/math-v0"``) or known dataset name (``"openai/gsm8k"``, ``"lighteval/MATH"``,
+``"DigitalLearningGmbH/MATH-lighteval"``, ``"math_dapo"``, ``"aime*"``, ``"numina_*"`` ->
+math; ``"codecontests"``, ``"apps"``, ``"codeforces"``, ``"taco"`` -> code; see
+:data:`prolong.adapters.common.DATA_SOURCE_DOMAINS`), else the ``domain=`` keyword.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from prolong.adapters.common import (
+    ABILITIES,
+    chat_prompt,
+    decode_answer,
+    encode_answer,
+    iter_env_problems,
+    resolve_domain,
+    safe_verify,
+    score_many,
+)
+from prolong.core import Problem, Verdict
+
+__all__ = ["compute_score", "compute_score_batch", "verdict_to_score", "verl_records", "write_verl_parquet"]
+
+
+def verdict_to_score(verdict: Verdict, return_dict: bool = True) -> float | dict[str, Any]:
+    """verl's score: ``{"score", "acc", "pred", "reason"}`` (the same keys for every row,
+    as verl gathers each key into a per-sample column), or the bare float."""
+    if not return_dict:
+        return float(verdict.reward)
+    return {
+        "score": float(verdict.reward),
+        "acc": bool(verdict.correct),
+        "pred": verdict.extracted if verdict.extracted is not None else "",
+        "reason": verdict.reason,
+    }
+
+
+def _row(
+    data_source: Any, ground_truth: Any, extra_info: Any, default_domain: str | None, where: str
+) -> tuple[str, Any, Problem | None]:
+    extra = extra_info if isinstance(extra_info, Mapping) else {}
+    domain = resolve_domain(data_source, extra, default=default_domain)
+    if ground_truth is None:
+        raise ValueError(f"{where}: no ground truth (reward_model.ground_truth is missing) for data source {data_source!r}")
+    is_json = extra.get("answer_json")
+    answer = decode_answer(ground_truth, domain=domain, is_json=None if is_json is None else bool(is_json))
+    problem = None
+    if "problem_id" in extra or "metadata" in extra:
+        md = extra.get("metadata") or {}
+        if isinstance(md, str):
+            try:
+                md = json.loads(md) if md.strip() else {}
+            except json.JSONDecodeError:
+                md = {}
+        problem = Problem(
+            id=str(extra.get("problem_id", "")),
+            prompt=str(extra.get("question", "") or ""),
+            answer=answer,
+            domain=str(extra.get("domain") or domain),
+            metadata=md if isinstance(md, Mapping) else {},
+        )
+    return domain, answer, problem
+
+
+def compute_score(
+    data_source: Any = None,
+    solution_str: str | None = None,
+    ground_truth: Any = None,
+    extra_info: Mapping[str, Any] | None = None,
+    *,
+    data_sources: Sequence[Any] | None = None,
+    solution_strs: Sequence[str] | None = None,
+    ground_truths: Sequence[Any] | None = None,
+    extra_infos: Sequence[Any] | None = None,
+    domain: str | None = None,
+    return_dict: bool = True,
+    **kwargs: Any,
+) -> float | dict[str, Any] | list[float | dict[str, Any]]:
+    """verl's custom reward function: one row, or a batch when called with the plural
+    keywords of verl's ``batch`` reward manager.
+
+    Returns ``{"score": reward in [0, 1], "acc": full marks, "pred": extracted answer,
+    "reason": why reward was lost}`` (``return_dict=False``: the float). ``domain`` is
+    the fallback for data sources prolong does not know. Extra keywords verl adds
+    (``sandbox_fusion_url``, ``reward_router_address``, ...) are ignored.
+    """
+    if solution_strs is not None or data_sources is not None:
+        return compute_score_batch(
+            data_sources, solution_strs, ground_truths, extra_infos, domain=domain, return_dict=return_dict
+        )
+    if solution_str is None:
+        raise TypeError("compute_score needs solution_str (one row) or solution_strs (a batch)")
+    d, answer, problem = _row(data_source, ground_truth, extra_info, domain, "compute_score")
+    return verdict_to_score(safe_verify(d, str(solution_str), answer, problem), return_dict)
+
+
+def compute_score_batch(
+    data_sources: Sequence[Any] | None,
+    solution_strs: Sequence[str] | None,
+    ground_truths: Sequence[Any] | None,
+    extra_infos: Sequence[Any] | None = None,
+    *,
+    domain: str | None = None,
+    return_dict: bool = True,
+    parallel: bool = True,
+    **kwargs: Any,
+) -> list[float | dict[str, Any]]:
+    """The batched form for ``reward_model.reward_manager=batch``: rows are grouped by
+    domain and scored with :func:`prolong.verify_batch` (parallel worker processes)."""
+    if solution_strs is None or ground_truths is None:
+        raise TypeError("compute_score_batch needs solution_strs and ground_truths")
+    n = len(solution_strs)
+    sources = list(data_sources) if data_sources is not None else [None] * n
+    extras = list(extra_infos) if extra_infos is not None else [None] * n
+    truths = list(ground_truths)
+    if not (len(sources) == len(truths) == len(extras) == n):
+        raise ValueError(
+            f"compute_score_batch: {n} solutions, {len(sources)} data sources, {len(truths)} ground truths, "
+            f"{len(extras)} extra infos"
+        )
+    domains, answers, problems = [], [], []
+    for i in range(n):
+        d, a, p = _row(sources[i], truths[i], extras[i], domain, f"row {i}")
+        domains.append(d)
+        answers.append(a)
+        problems.append(p)
+    verdicts = score_many(domains, [str(s) for s in solution_strs], answers, problems, parallel=parallel)
+    return [verdict_to_score(v, return_dict) for v in verdicts]
+
+
+# --------------------------------------------------------------------------- data
+
+
+def verl_records(
+    env_id: str,
+    n: int,
+    *,
+    split: str = "train",
+    seed: int = 0,
+    data_source: str | None = None,
+    system_prompt: str | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Rows in verl's RL data schema for the first ``n`` problems of an env.
+
+    ``data_source`` (default: the env id), ``prompt`` (chat messages), ``ability``,
+    ``reward_model = {"style": "rule", "ground_truth": text}`` (JSON text for structured
+    answers), ``extra_info = {"index", "split", "domain", "problem_id", "env",
+    "answer_json", "metadata"}`` (metadata as JSON text, so every row has one schema).
+    """
+    rows = []
+    for k, (index, p, _env) in enumerate(iter_env_problems(env_id, n, split=split, seed=seed, env_kwargs=env_kwargs)):
+        truth, is_json = encode_answer(p.answer)
+        rows.append(
+            {
+                "data_source": data_source or env_id,
+                "prompt": chat_prompt(p.prompt, system_prompt),
+                "ability": ABILITIES.get(p.domain, p.domain),
+                "reward_model": {"style": "rule", "ground_truth": truth},
+                "extra_info": {
+                    "index": k,
+                    "split": split,
+                    "domain": p.domain,
+                    "problem_id": p.id,
+                    "env": env_id,
+                    "source_index": index,
+                    "answer_json": is_json,
+                    "metadata": json.dumps(_plain(p.metadata), ensure_ascii=False, default=str),
+                },
+            }
+        )
+    return rows
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, Mapping):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    return x
+
+
+def write_verl_parquet(rows: Sequence[Mapping[str, Any]], path: str) -> None:
+    """Write rows from :func:`verl_records` as parquet (the file verl's ``data.train_files`` reads)."""
+    import os
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not rows:
+        raise ValueError(f"no rows to write to {path}")
+    message = pa.struct([("role", pa.string()), ("content", pa.string())])
+    schema = pa.schema(
+        [
+            ("data_source", pa.string()),
+            ("prompt", pa.list_(message)),
+            ("ability", pa.string()),
+            ("reward_model", pa.struct([("style", pa.string()), ("ground_truth", pa.string())])),
+            (
+                "extra_info",
+                pa.struct(
+                    [
+                        ("index", pa.int64()),
+                        ("split", pa.string()),
+                        ("domain", pa.string()),
+                        ("problem_id", pa.string()),
+                        ("env", pa.string()),
+                        ("source_index", pa.int64()),
+                        ("answer_json", pa.bool_()),
+                        ("metadata", pa.string()),
+                    ]
+                ),
+            ),
+        ]
+    )
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(list(rows), schema=schema), path)
