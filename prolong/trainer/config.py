@@ -1,0 +1,538 @@
+"""The trainer's one config: :class:`TrainConfig`.
+
+Every field is documented where it is declared, with its default and, where it comes
+from a paper, the paper's value. The defaults are the *embedded default*: the run that
+``prolong train`` makes with no arguments (a tiny model built on the spot, trained on
+this CPU in a few minutes). ``configs/`` holds YAML recipes, among them the paper's
+1.5B recipe.
+
+Load and override::
+
+    cfg = TrainConfig.from_yaml("configs/tiny.yaml", overrides=["lr=1e-4", "stage.1.max_new_tokens=64"])
+    cfg = TrainConfig.from_args(["configs/tiny.yaml", "seed=3"])     # what ``prolong train`` does
+
+Stages (ProRL, arXiv 2507.12507: 8k then 16k response tokens, more rollouts): ``stages``
+is a list of dicts, each with ``steps`` and any of :data:`STAGE_KEYS`; each stage
+begins with a hard reset and runs with those settings overriding the top-level ones.
+With no stages the run is one stage of ``steps`` steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["TrainConfig", "STAGE_KEYS", "ConfigError"]
+
+#: the settings a stage may change (each must also be a TrainConfig field); plus ``steps``.
+STAGE_KEYS = (
+    "max_new_tokens",
+    "num_generations",
+    "temperature",
+    "top_p",
+    "lr",
+    "kl_coef",
+    "prompts_per_step",
+    "overlong_buffer",
+    "env_weights",
+    "reset_every",
+)
+
+
+class ConfigError(ValueError):
+    """A config value or key is wrong; the message names it and says what is allowed."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs. YAML keys and ``key=value`` overrides use these names."""
+
+    # ------------------------------------------------------------------ run
+    out_dir: str = "runs/default"
+    """Run directory: ``config.yaml``, ``metrics.jsonl``, ``curves.png``, TensorBoard
+    events, ``checkpoints/`` and the final model (``final/``, via ``save_pretrained``)."""
+    seed: int = 0
+    """Seeds the model build, the problems of each step and the sampling of each step."""
+    resume: bool = False
+    """Continue from the newest checkpoint in ``out_dir/checkpoints`` (same seed and
+    config: the result is bit-identical to an uninterrupted run on CPU)."""
+    device: str = "auto"
+    """``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``..."""
+    num_threads: int = 0
+    """torch CPU threads; 0 = auto: 1 for the tiny model (threads do not pay on its small
+    matrices), else one per available core (at most 8)."""
+    dtype: str = "float32"
+    """Parameter dtype of policy and reference: ``float32`` or ``bfloat16``."""
+
+    # ------------------------------------------------------------------ model
+    model: str = "tiny"
+    """``"tiny"``: build prolong's own tiny Qwen2-style model (tokenizer trained offline,
+    random init, short SFT warm start; cached in ``cache_dir``). Otherwise a local path
+    or Hugging Face id of any causal LM (ProRL: ``deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B``)."""
+    tokenizer: str | None = None
+    """Tokenizer path or id; None = the model's."""
+    cache_dir: str = "~/.cache/prolong"
+    """Where the tiny model, tokenizer and SFT checkpoint are cached (keyed by their settings)."""
+    tiny_hidden_size: int = 128
+    """Tiny model: hidden size (Qwen2Config.hidden_size)."""
+    tiny_layers: int = 2
+    """Tiny model: number of decoder layers."""
+    tiny_heads: int = 4
+    """Tiny model: attention heads (2 key/value heads: grouped-query attention as Qwen2)."""
+    tiny_vocab_size: int = 300
+    """Tiny model: size of the byte-level BPE vocabulary (256 bytes + special tokens +
+    merges learned from generated problems and answers)."""
+    sft_steps: int = 100
+    """Tiny model: supervised warm-start steps on reference responses. Deliberately
+    short, so that the model starts partially right and RL has something to do."""
+    sft_batch_size: int = 32
+    """Tiny model: SFT batch size (prompt + reference response, loss on the response)."""
+    sft_lr: float = 3e-3
+    """Tiny model: SFT learning rate (AdamW, cosine decay)."""
+
+    # ------------------------------------------------------------------ data
+    envs: list[str] = field(default_factory=lambda: ["prolong/toy-add-v0"])
+    """Env ids to train on (any registered prolong env; ``prolong envs`` lists them).
+    ProRL's mix: ``["prolong/mix-v0"]`` or the domains with ``env_weights``."""
+    env_weights: list[float] | None = None
+    """Sampling weight of each env (normalised); None = equal."""
+    env_kwargs: dict[str, dict[str, Any]] = field(default_factory=lambda: {"prolong/toy-add-v0": {"max_operand": 20}})
+    """Constructor arguments per env id, e.g. ``{"prolong/math-v0": {"level": 1}}``."""
+    system_prompt: str | None = None
+    """Optional system message put before each problem by the chat template."""
+
+    # ------------------------------------------------------------------ rollouts
+    engine: str = "hf"
+    """Rollout engine: ``"hf"`` (transformers ``generate``, CPU or GPU) or ``"vllm"`` (GPU)."""
+    steps: int | None = None
+    """Training steps (one rollout batch each). With ``stages`` it may be left null (the
+    stages' steps add up to the run) but if given must equal their sum."""
+    prompts_per_step: int = 16
+    """Groups (prompts) per step after dynamic sampling. ProRL: 256."""
+    num_generations: int = 8
+    """G, samples per prompt. ProRL: 16 (more in later stages)."""
+    max_new_tokens: int = 12
+    """Response token budget. ProRL: 8192, then 16384."""
+    temperature: float = 1.0
+    """Sampling temperature of rollouts. ProRL: 1.2."""
+    top_p: float = 1.0
+    """Nucleus sampling of rollouts (1.0 = off)."""
+    generation_batch_size: int = 128
+    """Sequences generated at once by the HF engine."""
+    dynamic_sampling: bool = True
+    """DAPO dynamic sampling (arXiv 2503.14476): drop groups whose rewards are all equal
+    and sample more prompts until ``prompts_per_step`` informative groups are found."""
+    max_sampling_rounds: int = 3
+    """Cap on generation rounds per step with dynamic sampling (the first round
+    included); if the batch is still short, the step trains on what it has."""
+    oversample: float = 1.5
+    """Extra rounds ask for ``oversample * missing`` prompts, to fill the batch sooner."""
+
+    # ------------------------------------------------------------------ rewards
+    overlong_buffer: int = 0
+    """DAPO soft overlong punishment: the last ``overlong_buffer`` tokens of the budget
+    cost up to ``overlong_penalty_factor`` reward (0 = off). DAPO: 4096 of 20480."""
+    overlong_penalty_factor: float = 1.0
+    """DAPO: 1.0."""
+    overlong_filter: bool = False
+    """DAPO overlong filtering: truncated responses (no stop before the budget) get
+    zero weight in the loss."""
+
+    # ------------------------------------------------------------------ algorithm
+    advantage: str = "grpo"
+    """``"grpo"``: (r - mean) / (std + 1e-6); ``"dr_grpo"``: r - mean (Dr.GRPO, arXiv 2503.20783)."""
+    eps_low: float = 0.2
+    """Lower clip range of the ratio. ProRL / DAPO: 0.2."""
+    eps_high: float = 0.4
+    """Upper clip range ("clip-higher"). ProRL: 0.4; DAPO: 0.28; PPO: 0.2."""
+    dual_clip: float | None = None
+    """Dual-clip constant c for negative advantages (arXiv 1912.09729: 3.0); None = off."""
+    loss_agg: str = "token-mean"
+    """``token-mean`` (DAPO, ProRL), ``seq-mean-token-sum``, ``seq-mean-token-mean``
+    (original GRPO) or ``seq-mean-token-sum-norm`` (Dr.GRPO)."""
+    kl_coef: float = 0.01
+    """Weight of the KL(policy || reference) term in the loss; 0 = no reference model
+    is held. ProRL keeps a small KL term (its value is not published; 1e-4..1e-3 is usual at scale)."""
+    kl_estimator: str = "k3"
+    """``k1`` (log ratio), ``k2`` (half squared log ratio) or ``k3`` (verl's low_var_kl)."""
+    entropy_coef: float = 0.0
+    """Entropy bonus weight (ProRL: 0; entropy is always reported)."""
+    ppo_epochs: int = 1
+    """Passes over each rollout batch."""
+    mini_batch_size: int = 32
+    """Sequences per optimizer update: a batch of ``prompts_per_step * num_generations``
+    sequences gives several updates per rollout batch (off-policy after the first)."""
+    micro_batch_size: int = 64
+    """Sequences per forward/backward pass (gradients are accumulated up to a mini-batch)."""
+
+    # ------------------------------------------------------------------ optimizer
+    lr: float = 5e-4
+    """AdamW learning rate. ProRL: 2e-6 for the 1.5B model (the tiny model needs far more)."""
+    weight_decay: float = 0.0
+    """AdamW weight decay. ProRL: 0.01."""
+    adam_betas: list[float] = field(default_factory=lambda: [0.9, 0.99])
+    """AdamW betas."""
+    max_grad_norm: float = 1.0
+    """Gradient clipping by global norm (0 = off). ProRL / verl: 1.0."""
+    lr_schedule: str = "constant"
+    """``constant``, ``cosine`` or ``linear`` decay after warmup (over the run)."""
+    warmup_steps: int = 0
+    """Linear warmup steps (restarted at each hard reset if ``reset_restarts_warmup``)."""
+
+    # ------------------------------------------------------------------ hard resets (ProRL)
+    reset_every: int = 0
+    """Hard reset every N steps since the last one (0 = off)."""
+    reset_on_plateau: bool = False
+    """Hard reset when the validation metric ``reset_metric`` has not improved by
+    ``reset_min_delta`` for ``reset_patience`` validations (ProRL: "when validation stalls")."""
+    reset_metric: str = "val/pass@1"
+    """Metric watched by the plateau trigger (higher is better)."""
+    reset_patience: int = 3
+    """Validations without improvement before a plateau reset."""
+    reset_min_delta: float = 0.0
+    """Improvement that counts for the plateau trigger."""
+    reset_kl_threshold: float = 0.0
+    """Hard reset when the mean KL over the last ``reset_kl_window`` steps exceeds this
+    (ProRL: "when KL dominates the loss"); 0 = off."""
+    reset_kl_window: int = 5
+    """Moving window (steps) of the KL trigger."""
+    reset_restarts_warmup: bool = True
+    """A hard reset restarts the LR warmup (and the decay) from its step."""
+    stages: list[dict[str, Any]] = field(
+        default_factory=lambda: [
+            {"steps": 30},
+            {"steps": 30, "num_generations": 12, "temperature": 1.1},
+        ]
+    )
+    """Training stages: ``[{"steps": N, <STAGE_KEYS>...}, ...]``; each begins with a hard
+    reset (the first with the initial state). ProRL: 8k then 16k tokens, n 16 -> 32.
+    Empty = one stage of ``steps``."""
+
+    # ------------------------------------------------------------------ validation
+    val_every: int = 10
+    """Validate every N steps (and before the first and after the last); 0 = only then."""
+    val_problems: int = 200
+    """Held-out problems per env (``split="validation"``, the first N)."""
+    val_greedy: bool = True
+    """pass@1 with greedy decoding (True) or the mean over ``val_k`` samples (False)."""
+    val_k: int = 4
+    """k of pass@k, from ``val_k`` samples at ``val_temperature`` (unbiased estimator); 0 = off."""
+    val_temperature: float = 1.0
+    """Sampling temperature for pass@k (and sampled pass@1)."""
+    val_max_new_tokens: int | None = None
+    """Response budget at validation; None = the current ``max_new_tokens``."""
+
+    # ------------------------------------------------------------------ logging and checkpoints
+    save_every: int = 20
+    """Checkpoint every N steps (0 = only at the end); written atomically (tmp dir + rename)."""
+    keep_checkpoints: int = 2
+    """Newest checkpoints kept (older ones are deleted)."""
+    save_final_model: bool = True
+    """``save_pretrained`` of the final policy and tokenizer into ``out_dir/final``."""
+    tensorboard: bool = True
+    """Write TensorBoard events to ``out_dir/tb``."""
+    wandb: bool = False
+    """Log to Weights & Biases too (only when ``wandb`` is installed)."""
+    wandb_project: str = "prolong"
+    """W&B project name."""
+    progress: bool = True
+    """Show a tqdm progress bar."""
+    plot: bool = True
+    """Draw ``curves.png`` at the end of the run."""
+
+    # ------------------------------------------------------------------ methods
+
+    def validate(self) -> "TrainConfig":
+        """Check every value; raise :class:`ConfigError` naming the field. Returns self."""
+        pos_int = ("prompts_per_step", "num_generations", "max_new_tokens", "generation_batch_size",
+                   "max_sampling_rounds", "ppo_epochs", "mini_batch_size", "micro_batch_size", "val_problems",
+                   "reset_patience", "reset_kl_window", "keep_checkpoints", "tiny_hidden_size", "tiny_layers",
+                   "tiny_heads", "tiny_vocab_size", "sft_batch_size")
+        for name in pos_int:
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {v!r}")
+        non_neg_int = ("num_threads", "warmup_steps", "reset_every", "val_every", "val_k", "save_every",
+                       "overlong_buffer", "sft_steps")
+        for name in non_neg_int:
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise ConfigError(f"{name} must be a non-negative integer, got {v!r}")
+        if self.num_generations < 2 and self.advantage == "grpo":
+            raise ConfigError(f"num_generations must be >= 2 for group advantages, got {self.num_generations}")
+        if not 0.0 <= self.eps_low < 1.0:
+            raise ConfigError(f"eps_low must be in [0, 1), got {self.eps_low!r}")
+        if self.eps_high < 0.0:
+            raise ConfigError(f"eps_high must be >= 0, got {self.eps_high!r}")
+        if self.dual_clip is not None and self.dual_clip <= 1.0:
+            raise ConfigError(f"dual_clip must be > 1 (the paper uses 3.0) or null, got {self.dual_clip}")
+        choices = {
+            "advantage": ("grpo", "dr_grpo"),
+            "loss_agg": ("token-mean", "seq-mean-token-sum", "seq-mean-token-mean", "seq-mean-token-sum-norm"),
+            "kl_estimator": ("k1", "k2", "k3"),
+            "lr_schedule": ("constant", "cosine", "linear"),
+            "engine": ("hf", "vllm"),
+            "dtype": ("float32", "bfloat16", "float16"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
+        for name in ("temperature", "val_temperature"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0.0 < self.top_p <= 1.0:
+            raise ConfigError(f"top_p must be in (0, 1], got {self.top_p}")
+        for name in ("lr", "kl_coef", "weight_decay", "max_grad_norm", "entropy_coef", "reset_kl_threshold",
+                     "sft_lr", "overlong_penalty_factor", "reset_min_delta"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if len(self.adam_betas) != 2 or not all(0 <= b < 1 for b in self.adam_betas):
+            raise ConfigError(f"adam_betas must be two numbers in [0, 1), got {self.adam_betas!r}")
+        if self.oversample < 1.0:
+            raise ConfigError(f"oversample must be >= 1, got {self.oversample}")
+        if not self.envs:
+            raise ConfigError("envs is empty: name at least one env id (see `prolong envs`)")
+        if self.env_weights is not None:
+            if len(self.env_weights) != len(self.envs):
+                raise ConfigError(f"env_weights has {len(self.env_weights)} entries but envs has {len(self.envs)}")
+            if any(w < 0 for w in self.env_weights) or sum(self.env_weights) <= 0:
+                raise ConfigError(f"env_weights must be >= 0 with a positive sum, got {self.env_weights}")
+        if not isinstance(self.env_kwargs, dict) or not all(isinstance(v, dict) for v in self.env_kwargs.values()):
+            raise ConfigError(f"env_kwargs must map env ids to dicts of constructor arguments, got {self.env_kwargs!r}")
+        for i, stage in enumerate(self.stages):
+            if not isinstance(stage, dict):
+                raise ConfigError(f"stages[{i}] must be a mapping like {{steps: 30, max_new_tokens: 16}}, got {stage!r}")
+            bad = [k for k in stage if k != "steps" and k not in STAGE_KEYS]
+            if bad:
+                raise ConfigError(f"stages[{i}]: unknown key(s) {bad}; a stage may set 'steps' and {list(STAGE_KEYS)}")
+            steps = stage.get("steps")
+            if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+                raise ConfigError(f"stages[{i}].steps must be a positive integer, got {steps!r}")
+            merged = self.stage_config(i)
+            if merged is not self:
+                merged = dataclasses.replace(merged, stages=[], steps=steps)
+                try:
+                    merged.validate()
+                except ConfigError as e:
+                    raise ConfigError(f"stages[{i}]: {e}") from None
+        if self.stages:
+            total = sum(s["steps"] for s in self.stages)
+            if self.steps is not None and self.steps != total:
+                raise ConfigError(
+                    f"steps={self.steps} but the {len(self.stages)} stages add up to {total} steps; "
+                    "change stage.<i>.steps, or set stages=[] to run one stage of `steps` steps"
+                )
+        elif not isinstance(self.steps, int) or isinstance(self.steps, bool) or self.steps < 1:
+            raise ConfigError(f"steps must be a positive integer when there are no stages, got {self.steps!r}")
+        return self
+
+    # stages -----------------------------------------------------------------------
+
+    def total_steps(self) -> int:
+        return sum(s["steps"] for s in self.stages) if self.stages else int(self.steps or 0)
+
+    def stage_bounds(self) -> list[tuple[int, int]]:
+        """``[(first_step, end_step), ...]`` per stage (end exclusive)."""
+        if not self.stages:
+            return [(0, int(self.steps or 0))]
+        out, start = [], 0
+        for s in self.stages:
+            out.append((start, start + s["steps"]))
+            start += s["steps"]
+        return out
+
+    def stage_index(self, step: int) -> int:
+        for i, (a, b) in enumerate(self.stage_bounds()):
+            if a <= step < b:
+                return i
+        return len(self.stage_bounds()) - 1
+
+    def stage_config(self, index: int) -> "TrainConfig":
+        """This config with stage ``index``'s settings applied (``self`` when it has none)."""
+        if not self.stages:
+            return self
+        overrides = {k: v for k, v in self.stages[index].items() if k != "steps"}
+        if not overrides:
+            return self
+        return dataclasses.replace(self, **overrides)
+
+    # I/O --------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self, path: str | os.PathLike | None = None) -> str:
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "config") -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        unknown = [k for k in data if k not in names]
+        if unknown:
+            hints = []
+            for k in unknown:
+                close = _closest(k, names)
+                hints.append(f"{k!r}" + (f" (did you mean {close!r}?)" if close else ""))
+            raise ConfigError(f"{source}: unknown config key(s) {', '.join(hints)}; see `prolong train --help-config`")
+        cfg = cls(**data)
+        _coerce_types(cfg, source)
+        return cfg
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike | None = None, overrides: list[str] | None = None) -> "TrainConfig":
+        """Defaults, then the YAML file (if any), then ``key=value`` overrides."""
+        data: dict[str, Any] = {}
+        if path is not None:
+            p = Path(path)
+            if not p.is_file():
+                raise ConfigError(f"config file {str(p)!r} does not exist")
+            loaded = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+            if not isinstance(loaded, dict):
+                raise ConfigError(f"{p}: a config file must be a mapping of keys to values, got {type(loaded).__name__}")
+            data = loaded
+        base = cls.from_dict(data, source=str(path) if path else "config").to_dict()
+        for item in overrides or []:
+            apply_override(base, item)
+        return cls.from_dict(base, source="command line")
+
+    @classmethod
+    def from_args(cls, args: list[str]) -> "TrainConfig":
+        """``[CONFIG.yaml] key=value ...`` as ``prolong train`` takes them."""
+        path = None
+        overrides = []
+        for a in args:
+            if "=" in a:
+                overrides.append(a)
+            elif path is None and (a.endswith((".yaml", ".yml")) or os.path.isfile(a)):
+                path = a
+            else:
+                raise ConfigError(f"unexpected argument {a!r}: expected a YAML config file or key=value")
+        return cls.from_yaml(path, overrides)
+
+
+def _closest(key: str, names: set[str]) -> str | None:
+    import difflib
+
+    m = difflib.get_close_matches(key, sorted(names), n=1, cutoff=0.6)
+    return m[0] if m else None
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value: YAML scalars and flow collections (``3``, ``1e-4``, ``true``,
+    ``null``, ``[a, b]``, ``{k: v}``), else the string itself."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def apply_override(data: dict[str, Any], item: str) -> None:
+    """Apply ``key=value`` to the config dict ``data``.
+
+    Dotted keys reach into stages, lists and env arguments: ``stage.0.max_new_tokens=64``
+    (``stage`` is short for ``stages``; index ``len(stages)`` appends a stage),
+    ``adam_betas.1=0.95``, ``env_kwargs.prolong/math-v0.level=2``.
+    """
+    if "=" not in item:
+        raise ConfigError(f"expected key=value, got {item!r}")
+    key, _, raw = item.partition("=")
+    parts = key.strip().split(".")
+    value = parse_value(raw)
+    if parts[0] == "stage":
+        parts[0] = "stages"
+    head = parts[0]
+    names = {f.name for f in fields(TrainConfig)}
+    if head not in names:
+        close = _closest(head, names)
+        raise ConfigError(f"unknown config key {head!r} in {item!r}" + (f" (did you mean {close!r}?)" if close else ""))
+    if len(parts) == 1:
+        data[head] = value
+        return
+    if head == "stages":
+        if len(parts) != 3 or not parts[1].isdigit():
+            raise ConfigError(f"{item!r}: use stage.<index>.<key>=value, e.g. stage.0.max_new_tokens=64")
+        stages = data.setdefault("stages", [])
+        idx, name = int(parts[1]), parts[2]
+        if idx > len(stages):
+            raise ConfigError(f"{item!r}: there are {len(stages)} stages; the next new one is stage.{len(stages)}")
+        if name != "steps" and name not in STAGE_KEYS:
+            raise ConfigError(f"{item!r}: a stage cannot set {name!r}; it may set 'steps' and {list(STAGE_KEYS)}")
+        if idx == len(stages):
+            stages.append({})
+        stages[idx][name] = value
+        return
+    if head == "env_kwargs":
+        if len(parts) < 3:
+            raise ConfigError(f"{item!r}: use env_kwargs.<env id>.<argument>=value")
+        env_id, arg = ".".join(parts[1:-1]), parts[-1]
+        data["env_kwargs"] = dict(data.get("env_kwargs") or {})
+        data["env_kwargs"][env_id] = {**data["env_kwargs"].get(env_id, {}), arg: value}
+        return
+    target = data.get(head)
+    if isinstance(target, list) and len(parts) == 2 and parts[1].isdigit() and int(parts[1]) < len(target):
+        target[int(parts[1])] = value
+        return
+    raise ConfigError(f"{item!r}: {head} has no element {'.'.join(parts[1:])!r}")
+
+
+def _coerce_types(cfg: TrainConfig, source: str) -> None:
+    """Numbers given as ints where floats are meant and the like; name mistyped values."""
+    for f in fields(cfg):
+        v = getattr(cfg, f.name)
+        t = str(f.type)
+        if t == "float" and isinstance(v, int) and not isinstance(v, bool):
+            setattr(cfg, f.name, float(v))
+        elif t == "float" and not isinstance(v, float):
+            raise ConfigError(f"{source}: {f.name} must be a number, got {v!r}")
+        elif t == "float | None" and isinstance(v, int) and not isinstance(v, bool):
+            setattr(cfg, f.name, float(v))
+        elif t == "int | None" and v is not None and not (isinstance(v, int) and not isinstance(v, bool)):
+            raise ConfigError(f"{source}: {f.name} must be an integer or null, got {v!r}")
+        elif t == "int" and not (isinstance(v, int) and not isinstance(v, bool)):
+            if isinstance(v, float) and v.is_integer():
+                setattr(cfg, f.name, int(v))
+            else:
+                raise ConfigError(f"{source}: {f.name} must be an integer, got {v!r}")
+        elif t == "bool" and not isinstance(v, bool):
+            raise ConfigError(f"{source}: {f.name} must be true or false, got {v!r}")
+        elif t == "str" and not isinstance(v, str):
+            raise ConfigError(f"{source}: {f.name} must be a string, got {v!r}")
+        elif t.startswith("list") and not isinstance(v, list) and not (t.endswith("None") and v is None):
+            if isinstance(v, str) and f.name == "envs":
+                setattr(cfg, f.name, [v])
+            else:
+                raise ConfigError(f"{source}: {f.name} must be a list, got {v!r}")
+
+
+def field_docs() -> dict[str, str]:
+    """Field name -> its documentation string (read from this file's source)."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(TrainConfig))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs: dict[str, str] = {}
+    for a, b in zip(body, body[1:]):
+        if isinstance(a, ast.AnnAssign) and isinstance(b, ast.Expr) and isinstance(getattr(b, "value", None), ast.Constant):
+            docs[a.target.id] = " ".join(str(b.value.value).split())  # type: ignore[union-attr]
+    return docs
+
+
+def describe() -> str:
+    """All fields with type, default and documentation (``prolong train --help-config``)."""
+    docs = field_docs()
+    lines = []
+    default = TrainConfig()
+    for f in fields(TrainConfig):
+        lines.append(f"{f.name}: {f.type} = {json.dumps(getattr(default, f.name))}")
+        lines.append(f"    {docs.get(f.name, '')}")
+    return "\n".join(lines)

@@ -1,0 +1,596 @@
+"""The GRPO/DAPO training loop with hard resets, top to bottom.
+
+``train(cfg)`` runs one training run:
+
+1. set up: threads, seeds, the policy (and tokenizer), the training and held-out
+   problems of each env, the rollout engine, the reference policy (only when the KL
+   coefficient is > 0), the optimizer, the reset triggers, the metrics logger, and,
+   with ``resume``, the newest checkpoint;
+2. validate before RL (held-out pass@1 and pass@k);
+3. for each step: begin the stage (or a triggered hard reset); draw prompts; sample
+   G completions each; score them with the envs' verifiers; drop groups whose rewards
+   are all equal and sample more until the batch is full (DAPO dynamic sampling);
+   compute group advantages; old and reference log-probs; several clipped-policy
+   updates in mini-batches; log; validate; check the reset triggers; checkpoint;
+4. validate after RL, save the final model and draw the curves.
+
+The formulas are in :mod:`prolong.trainer.algorithms`; the resets in
+:mod:`prolong.trainer.resets`.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from prolong.core import Problem, Task, derive_seed
+from prolong.trainer import algorithms as A
+from prolong.trainer.checkpoint import latest_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from prolong.trainer.config import TrainConfig
+from prolong.trainer.engines import Completion, RolloutEngine, apply_chat_template, build_engine
+from prolong.trainer.metrics import MetricsLogger, plot_run
+from prolong.trainer.resets import ResetTriggers, hard_reset, scheduled_lr
+
+__all__ = ["train", "TrainResult", "make_envs", "load_policy", "evaluate", "Rollout"]
+
+
+# --------------------------------------------------------------------------- setup helpers
+
+
+def make_envs(cfg: TrainConfig, *, split: str = "train") -> dict[str, Task]:
+    """The Task of each env of ``cfg.envs`` (``gym.make(env_id, split=..., **env_kwargs).unwrapped.task``)."""
+    import gymnasium as gym
+
+    import prolong  # noqa: F401  registers the built-in envs
+    import prolong.trainer.toy  # noqa: F401  registers prolong/toy-add-v0
+
+    tasks: dict[str, Task] = {}
+    for env_id in cfg.envs:
+        kwargs = dict(cfg.env_kwargs.get(env_id, {}))
+        try:
+            env = gym.make(env_id, split=split, **kwargs)
+        except gym.error.Error as e:
+            raise ValueError(f"cannot make env {env_id!r}: {e}; registered: {', '.join(prolong.list_envs())}") from None
+        except TypeError as e:
+            if "split" not in str(e):
+                raise
+            # a task registered with prolong.register_task has one problem stream
+            env = gym.make(env_id, **kwargs)
+            if split == "validation":
+                print(f"warning: {env_id} has no validation split; held-out problems come from its one stream")
+        task = getattr(env.unwrapped, "task", None)
+        if not isinstance(task, Task):
+            raise ValueError(f"{env_id}: the trainer needs a prolong TaskEnv (with .task), got {type(env.unwrapped).__name__}")
+        tasks[env_id] = task
+    return tasks
+
+
+def load_policy(cfg: TrainConfig, *, log: Any = print) -> tuple[Any, Any]:
+    """The policy model and tokenizer: the tiny model (built and cached) or any causal LM."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if cfg.model == "tiny":
+        from prolong.trainer.tiny import load_or_build_tiny
+
+        model, tokenizer, _ = load_or_build_tiny(cfg, log=log)
+    else:
+        dtype = getattr(torch, cfg.dtype)
+        model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype=dtype)
+        tokenizer = AutoTokenizer.from_pretrained(cfg.tokenizer or cfg.model)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model.to(getattr(torch, cfg.dtype)), tokenizer
+
+
+def _device(cfg: TrainConfig) -> torch.device:
+    if cfg.device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(cfg.device)
+
+
+def _set_threads(cfg: TrainConfig) -> int:
+    """``num_threads`` or, when 0: 1 for the tiny model (its matrices are too small for
+    threads to pay, and spinning threads hurt on a shared machine), else one per core (at most 8)."""
+    n = cfg.num_threads
+    if n == 0:
+        try:
+            n = len(os.sched_getaffinity(0))
+        except AttributeError:
+            n = os.cpu_count() or 1
+        n = 1 if cfg.model == "tiny" else min(n, 8)
+    torch.set_num_threads(n)
+    return n
+
+
+# --------------------------------------------------------------------------- rollouts
+
+
+@dataclass
+class Rollout:
+    """The rollouts of one step that go into the loss (informative groups only,
+    with dynamic sampling), and the statistics of everything sampled."""
+
+    problems: list[Problem] = field(default_factory=list)  # one per group
+    completions: list[list[Completion]] = field(default_factory=list)
+    rewards: list[list[float]] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def draw_problems(tasks: dict[str, Task], weights: list[float], *, seed: int, step: int, round_: int, count: int) -> list[Problem]:
+    """``count`` training problems for (step, round): deterministic in the run seed and
+    the step, so a resumed run sees the same data (the step is the data position)."""
+    rng = np.random.default_rng(derive_seed("rollout-problems", seed, step, round_))
+    ids = list(tasks)
+    p = np.asarray(weights, dtype=float) / float(sum(weights))
+    which = rng.choice(len(ids), size=count, p=p)
+    out = []
+    for w in which:
+        task = tasks[ids[int(w)]]
+        out.append(task.problems[int(rng.integers(len(task.problems)))])
+    return out
+
+
+def score(problems: list[Problem], responses: list[str]) -> list[Any]:
+    """Verdicts of ``responses[i]`` for ``problems[i]`` via :func:`prolong.verify_batch`,
+    one call per domain."""
+    import prolong
+
+    verdicts: list[Any] = [None] * len(problems)
+    by_domain: dict[str, list[int]] = {}
+    for i, p in enumerate(problems):
+        by_domain.setdefault(p.domain, []).append(i)
+    for domain, idx in by_domain.items():
+        out = prolong.verify_batch(domain, [responses[i] for i in idx], [problems[i].answer for i in idx], [problems[i] for i in idx])
+        for i, v in zip(idx, out):
+            verdicts[i] = v
+    return verdicts
+
+
+def collect_rollouts(engine: RolloutEngine, tasks: dict[str, Task], scfg: TrainConfig, *, step: int) -> Rollout:
+    """Sample, score and (with dynamic sampling) filter groups until the batch has
+    ``prompts_per_step`` informative groups or ``max_sampling_rounds`` rounds ran."""
+    weights = scfg.env_weights or [1.0] * len(tasks)
+    target, G = scfg.prompts_per_step, scfg.num_generations
+    max_rounds = scfg.max_sampling_rounds if scfg.dynamic_sampling else 1
+    out = Rollout()
+    all_rewards: list[float] = []
+    all_correct: list[float] = []
+    all_lengths: list[int] = []
+    all_truncated: list[float] = []
+    per_domain: dict[str, list[float]] = {}
+    groups_seen = groups_dropped = rounds = 0
+    while rounds < max_rounds and len(out.problems) < target:
+        missing = target - len(out.problems)
+        count = missing if rounds == 0 else math.ceil(missing * scfg.oversample)
+        problems = draw_problems(tasks, weights, seed=scfg.seed, step=step, round_=rounds, count=count)
+        groups = engine.generate(
+            [p.prompt for p in problems], n=G, max_new_tokens=scfg.max_new_tokens, temperature=scfg.temperature,
+            top_p=scfg.top_p, seed=derive_seed("rollout-sampling", scfg.seed, step, rounds),
+        )
+        flat_problems = [p for p in problems for _ in range(G)]
+        flat = [c for g in groups for c in g]
+        verdicts = score(flat_problems, [c.text for c in flat])
+        rewards = torch.tensor([v.reward for v in verdicts], dtype=torch.float32)
+        lengths = torch.tensor([len(c.token_ids) for c in flat])
+        if scfg.overlong_buffer > 0:  # DAPO soft overlong punishment
+            rewards = rewards + A.overlong_penalty(lengths, max_len=scfg.max_new_tokens, buffer=scfg.overlong_buffer, factor=scfg.overlong_penalty_factor)
+        rewards = rewards.view(len(problems), G)
+        keep = A.informative_groups(rewards) if scfg.dynamic_sampling else torch.ones(len(problems), dtype=torch.bool)
+        for gi, p in enumerate(problems):
+            groups_seen += 1
+            if not keep[gi]:
+                groups_dropped += 1
+            elif len(out.problems) < target:
+                out.problems.append(p)
+                out.completions.append(groups[gi])
+                out.rewards.append(rewards[gi].tolist())
+        all_rewards += rewards.flatten().tolist()
+        all_correct += [float(v.correct) for v in verdicts]
+        all_lengths += lengths.tolist()
+        all_truncated += [float(c.truncated) for c in flat]
+        for p, v in zip(flat_problems, verdicts):
+            per_domain.setdefault(p.domain, []).append(v.reward)
+        rounds += 1
+    m = out.metrics
+    m["reward/mean"] = float(np.mean(all_rewards))
+    for d, rs in sorted(per_domain.items()):
+        m[f"reward/{d}"] = float(np.mean(rs))
+    m["accuracy"] = float(np.mean(all_correct))
+    m["response_length/mean"] = float(np.mean(all_lengths))
+    m["response_length/clip_ratio"] = float(np.mean(all_truncated))
+    m["dynamic_sampling/dropped_frac"] = groups_dropped / max(groups_seen, 1)
+    m["dynamic_sampling/rounds"] = rounds
+    m["groups"] = len(out.problems)
+    return out
+
+
+# --------------------------------------------------------------------------- batches and log-probs
+
+
+@dataclass
+class Batch:
+    """Sequences laid out for the loss: ``input_ids`` ``(N, W)`` right-padded prompt +
+    response; ``resp_pos`` ``(N, T)`` the position whose logits predict each response
+    token; ``resp_tokens``/``resp_mask`` ``(N, T)``; per-sequence ``advantages``, and
+    ``weights`` (0 for truncated sequences under the overlong filter)."""
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    resp_pos: torch.Tensor
+    resp_tokens: torch.Tensor
+    resp_mask: torch.Tensor
+    advantages: torch.Tensor
+    weights: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.input_ids.shape[0]
+
+    def select(self, idx: torch.Tensor) -> "Batch":
+        rows = [getattr(self, f)[idx] for f in ("input_ids", "attention_mask", "resp_pos", "resp_tokens", "resp_mask", "advantages", "weights")]
+        # trim padding columns that no selected row uses
+        width = int(rows[1].sum(dim=1).max())
+        t = int(rows[4].sum(dim=1).max()) if rows[4].numel() else 0
+        return Batch(rows[0][:, :width], rows[1][:, :width], rows[2][:, :t], rows[3][:, :t], rows[4][:, :t], rows[5], rows[6])
+
+
+def build_batch(rollout: Rollout, advantages: torch.Tensor, pad_id: int, *, overlong_filter: bool) -> Batch:
+    seqs = [(c.prompt_ids, c.token_ids, c.truncated) for g in rollout.completions for c in g]
+    n = len(seqs)
+    width = max(len(p) + len(r) for p, r, _ in seqs)
+    t = max(1, max(len(r) for _, r, _ in seqs))
+    input_ids = torch.full((n, width), pad_id, dtype=torch.long)
+    attention = torch.zeros((n, width), dtype=torch.long)
+    resp_pos = torch.zeros((n, t), dtype=torch.long)
+    resp_tokens = torch.full((n, t), pad_id, dtype=torch.long)
+    resp_mask = torch.zeros((n, t), dtype=torch.float32)
+    for i, (p, r, _) in enumerate(seqs):
+        seq = p + r
+        input_ids[i, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+        attention[i, : len(seq)] = 1
+        if r:
+            resp_pos[i, : len(r)] = torch.arange(len(p) - 1, len(p) - 1 + len(r))
+            resp_tokens[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+            resp_mask[i, : len(r)] = 1.0
+    truncated = torch.tensor([tr for _, _, tr in seqs])
+    weights = A.truncation_mask(truncated) if overlong_filter else torch.ones(n)
+    return Batch(input_ids, attention, resp_pos, resp_tokens, resp_mask, advantages.flatten().float(), weights)
+
+
+def response_logprobs(model: Any, batch: Batch, *, with_entropy: bool = False, entropy_grad: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Per-token log-probs ``(N, T)`` of the response tokens under ``model`` (and entropies,
+    differentiable when ``entropy_grad``)."""
+    device = next(model.parameters()).device
+    logits = model(input_ids=batch.input_ids.to(device), attention_mask=batch.attention_mask.to(device), use_cache=False).logits
+    pos = batch.resp_pos.to(device)
+    resp_logits = torch.gather(logits, 1, pos.unsqueeze(-1).expand(-1, -1, logits.shape[-1]))
+    logp = A.token_logprobs(resp_logits, batch.resp_tokens.to(device))
+    ent = None
+    if with_entropy:
+        ent = A.entropy_from_logits(resp_logits if entropy_grad else resp_logits.detach())
+    return logp, ent
+
+
+@torch.no_grad()
+def batched_logprobs(model: Any, batch: Batch, micro: int) -> torch.Tensor:
+    out = torch.zeros_like(batch.resp_mask)
+    for s in range(0, len(batch), micro):
+        idx = torch.arange(s, min(s + micro, len(batch)))
+        sub = batch.select(idx)
+        lp, _ = response_logprobs(model, sub)
+        out[idx, : lp.shape[1]] = lp.float().cpu()
+    return out
+
+
+# --------------------------------------------------------------------------- policy update
+
+
+def update_policy(
+    policy: Any,
+    reference: Any | None,
+    optimizer: torch.optim.Optimizer,
+    batch: Batch,
+    scfg: TrainConfig,
+    *,
+    step: int,
+    lr: float,
+) -> dict[str, float]:
+    """``ppo_epochs`` passes over the batch in mini-batches; one optimizer step each.
+
+    Loss per token (GRPO/DAPO with a KL term, arXiv 2402.03300 eq. 3 and 2503.14476 eq. 8)::
+
+        l_t = max(-A r_t, -A clip(r_t, 1 - eps_low, 1 + eps_high)) + beta * KL_t - c_ent * H_t
+
+    aggregated with ``loss_agg`` over each mini-batch.
+    """
+    n = len(batch)
+    device = next(policy.parameters()).device
+    mini = min(scfg.mini_batch_size, n)
+    updates_per_epoch = math.ceil(n / mini)
+    on_policy = scfg.ppo_epochs == 1 and updates_per_epoch == 1
+    # old log-probs: the policy that sampled (equal to the current one on the first update)
+    old_logp = None if on_policy else batched_logprobs(policy, batch, scfg.micro_batch_size)
+    ref_logp = batched_logprobs(reference, batch, scfg.micro_batch_size) if reference is not None and scfg.kl_coef > 0 else None
+    for g in optimizer.param_groups:
+        g["lr"] = lr
+    sums: dict[str, float] = {}
+    tokens_seen = 0.0
+    grad_norms = []
+    gen = torch.Generator().manual_seed(derive_seed("minibatch-order", scfg.seed, step) & 0x7FFF_FFFF_FFFF_FFFF)
+    policy.train()
+    for epoch in range(scfg.ppo_epochs):
+        order = torch.randperm(n, generator=gen)
+        for s in range(0, n, mini):
+            mb_idx = order[s : s + mini]
+            mb_mask = batch.resp_mask[mb_idx] * batch.weights[mb_idx, None]
+            mb_tokens = float(mb_mask.sum())
+            optimizer.zero_grad(set_to_none=True)
+            for ms in range(0, len(mb_idx), scfg.micro_batch_size):
+                idx = mb_idx[ms : ms + scfg.micro_batch_size]
+                sub = batch.select(idx)
+                t = sub.resp_mask.shape[1]
+                logp, ent = response_logprobs(policy, sub, with_entropy=True, entropy_grad=scfg.entropy_coef > 0)
+                mask = (sub.resp_mask * sub.weights[:, None]).to(device)
+                old = logp.detach() if old_logp is None else old_logp[idx, :t].to(device)
+                pl = A.clipped_policy_loss(logp, old, sub.advantages.to(device)[:, None], eps_low=scfg.eps_low, eps_high=scfg.eps_high, dual_clip=scfg.dual_clip)
+                per_token = pl.loss
+                kl = None
+                if ref_logp is not None:
+                    kl = A.kl_penalty(logp, ref_logp[idx, :t].to(device), scfg.kl_estimator)
+                    per_token = per_token + scfg.kl_coef * kl
+                if scfg.entropy_coef > 0:  # entropy bonus
+                    per_token = per_token - scfg.entropy_coef * ent
+                loss = A.aggregate_loss(per_token, mask, scfg.loss_agg, num_tokens=mb_tokens, num_seqs=len(mb_idx), max_len=scfg.max_new_tokens)
+                loss.backward()
+                w = float(mask.sum())
+                tokens_seen += w
+                with torch.no_grad():
+                    def acc(key: str, x: torch.Tensor) -> None:
+                        sums[key] = sums.get(key, 0.0) + float((x.float() * mask).sum())
+                    acc("loss/policy", pl.loss)
+                    acc("clip_frac/low", pl.clipped_low)
+                    acc("clip_frac/high", pl.clipped_high)
+                    acc("clip_frac/dual", pl.dual_clipped)
+                    acc("ratio/mean", pl.ratio)
+                    acc("entropy", ent)
+                    if kl is not None:
+                        acc("kl", kl)
+            if scfg.max_grad_norm > 0:
+                grad_norms.append(float(torch.nn.utils.clip_grad_norm_(policy.parameters(), scfg.max_grad_norm)))
+            optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    policy.eval()
+    metrics = {k: v / max(tokens_seen, 1.0) for k, v in sums.items()}
+    if grad_norms:
+        metrics["grad_norm"] = float(np.mean(grad_norms))
+    metrics["updates"] = scfg.ppo_epochs * updates_per_epoch
+    return metrics
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def evaluate(
+    engine: RolloutEngine,
+    val_sets: dict[str, list[Problem]],
+    *,
+    max_new_tokens: int,
+    greedy: bool = True,
+    k: int = 4,
+    temperature: float = 1.0,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Held-out pass@1 (greedy, or the mean over ``k`` samples) and unbiased pass@k of
+    each env and their mean over envs: ``val/<env>/pass@1``, ``val/pass@1``, ``val/pass@<k>``."""
+    m: dict[str, float] = {}
+    p1_all, pk_all, ps_all = [], [], []
+    for env_id, problems in val_sets.items():
+        prompts = [p.prompt for p in problems]
+        sampled_p1 = None
+        if k > 0:
+            groups = engine.generate(prompts, n=k, max_new_tokens=max_new_tokens, temperature=temperature, seed=derive_seed("val", seed))
+            flat_p = [p for p in problems for _ in range(k)]
+            verdicts = score(flat_p, [c.text for g in groups for c in g])
+            correct = np.array([v.correct for v in verdicts], dtype=int).reshape(len(problems), k)
+            pk = float(np.mean([A.pass_at_k(k, int(c), k) for c in correct.sum(axis=1)]))
+            sampled_p1 = float(correct.mean())
+            m[f"val/{env_id}/pass@{k}"] = pk
+            m[f"val/{env_id}/pass@1_sampled"] = sampled_p1
+            pk_all.append(pk)
+            ps_all.append(sampled_p1)
+        if greedy or sampled_p1 is None:
+            groups = engine.generate(prompts, n=1, max_new_tokens=max_new_tokens, temperature=0.0)
+            verdicts = score(problems, [g[0].text for g in groups])
+            p1 = float(np.mean([v.correct for v in verdicts]))
+        else:
+            p1 = sampled_p1
+        m[f"val/{env_id}/pass@1"] = p1
+        p1_all.append(p1)
+    m["val/pass@1"] = float(np.mean(p1_all))
+    if pk_all:
+        m[f"val/pass@{k}"] = float(np.mean(pk_all))
+        m["val/pass@1_sampled"] = float(np.mean(ps_all))
+    return m
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    steps: int
+    val_before: float | None
+    val_after: float | None
+    resets: list[dict[str, Any]]
+    seconds: float
+    metrics: list[dict[str, Any]]
+
+
+def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
+    """Run (or resume) the training run ``cfg`` describes; see the module docstring."""
+    t_start = time.time()
+    cfg.validate()
+    out_dir = Path(cfg.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    threads = _set_threads(cfg)
+    device = _device(cfg)
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed % 2**32)
+    ckpt_path = latest_checkpoint(out_dir) if cfg.resume else None
+    if cfg.resume and ckpt_path is None:
+        log(f"resume=true but {out_dir}/checkpoints holds no checkpoint: starting from scratch")
+    cfg.to_yaml(out_dir / "config.yaml")
+
+    # ---- policy, data, engine
+    policy, tokenizer = load_policy(cfg, log=log)
+    policy.to(device).eval()
+    tasks = make_envs(cfg, split="train")
+    val_tasks = make_envs(cfg, split="validation")
+    val_sets = {e: [t.problems[i] for i in range(min(cfg.val_problems, len(t.problems)))] for e, t in val_tasks.items()}
+    engine = build_engine(cfg.engine, policy, tokenizer, batch_size=cfg.generation_batch_size, system_prompt=cfg.system_prompt)
+    total = cfg.total_steps()
+    bounds = cfg.stage_bounds()
+
+    # ---- reference policy (held only while some KL term needs it), optimizer, triggers
+    reference = None
+    if cfg.stage_config(0).kl_coef > 0:
+        reference = copy.deepcopy(policy).eval().requires_grad_(False)
+    optimizer = torch.optim.AdamW(policy.parameters(), lr=cfg.stage_config(0).lr, betas=tuple(cfg.adam_betas), weight_decay=cfg.weight_decay)
+    triggers = ResetTriggers(
+        every=cfg.stage_config(0).reset_every, plateau=cfg.reset_on_plateau, patience=cfg.reset_patience,
+        min_delta=cfg.reset_min_delta, kl_threshold=cfg.reset_kl_threshold, kl_window=cfg.reset_kl_window, metric=cfg.reset_metric,
+    )
+    start_step, pending_reset, history = 0, None, []
+    if ckpt_path is not None:
+        state = load_checkpoint(ckpt_path)
+        policy.load_state_dict(state["policy"])
+        if state["reference"] is not None:
+            reference = reference or copy.deepcopy(policy).eval().requires_grad_(False)
+            reference.load_state_dict(state["reference"])
+        else:
+            reference = None
+        optimizer.load_state_dict(state["optimizer"])
+        triggers.load_state_dict(state["triggers"])
+        set_rng_state(state["rng"])
+        start_step, pending_reset, history = state["step"], state["pending_reset"], state["metrics"]
+        log(f"resumed from {ckpt_path} (step {start_step})")
+    logger = MetricsLogger(out_dir, tensorboard=cfg.tensorboard, wandb=cfg.wandb, wandb_project=cfg.wandb_project, config=cfg.to_dict(), history=history)
+
+    def validate(step: int, scfg: TrainConfig) -> dict[str, float]:
+        return evaluate(
+            engine, val_sets, max_new_tokens=cfg.val_max_new_tokens or scfg.max_new_tokens, greedy=cfg.val_greedy,
+            k=cfg.val_k, temperature=cfg.val_temperature, seed=cfg.seed,
+        )
+
+    def checkpoint(step: int) -> None:
+        save_checkpoint(out_dir, step, {
+            "step": step,
+            "policy": policy.state_dict(),
+            "reference": reference.state_dict() if reference is not None else None,
+            "optimizer": optimizer.state_dict(),
+            "triggers": triggers.state_dict(),
+            "pending_reset": pending_reset,
+            "rng": rng_state(),
+            "metrics": logger.history,
+            "config": cfg.to_dict(),
+        }, keep=cfg.keep_checkpoints)
+
+    log(f"training {cfg.model} on {', '.join(cfg.envs)}: {total} steps in {len(bounds)} stage(s), "
+        f"{threads} CPU thread(s), device {device}, out_dir {out_dir}")
+    # ---- validation before RL
+    if start_step == 0:
+        before = validate(0, cfg.stage_config(0))
+        logger.log(0, before)
+        log(f"held-out pass@1 before RL: {before['val/pass@1']:.3f}" + (f"  (pass@{cfg.val_k}: {before[f'val/pass@{cfg.val_k}']:.3f})" if cfg.val_k else ""))
+        if cfg.reset_on_plateau:
+            triggers.observe_validation(before.get(cfg.reset_metric, before["val/pass@1"]))
+
+    bar = None
+    if cfg.progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, initial=start_step, desc="GRPO", unit="step", dynamic_ncols=True)
+
+    for step in range(start_step, total):
+        t0 = time.time()
+        stage = cfg.stage_index(step)
+        scfg = cfg.stage_config(stage)
+        # ---- hard reset: at the start of a stage (ProRL's runs), or when a trigger fired
+        reason = f"stage {stage}" if step == bounds[stage][0] and stage > 0 else pending_reset
+        if reason is not None:
+            if scfg.kl_coef > 0 and reference is None:
+                reference = copy.deepcopy(policy).eval().requires_grad_(False)
+            elif scfg.kl_coef == 0:
+                reference = None
+            hard_reset(policy, reference, optimizer)
+            triggers.on_reset(step, reason)
+            triggers.every = scfg.reset_every
+            logger.event(step, "reset", reason=reason)
+            if bar is not None:
+                bar.write(f"step {step}: hard reset ({reason})")
+        pending_reset = None
+        origin = triggers.last_reset_step if cfg.reset_restarts_warmup else 0
+        lr = scheduled_lr(scfg.lr, step, origin=origin, horizon=bounds[stage][1], warmup=cfg.warmup_steps, kind=cfg.lr_schedule)
+
+        # ---- rollouts: G samples per prompt, rewards, dynamic sampling (DAPO)
+        rollout = collect_rollouts(engine, tasks, scfg, step=step)
+        t_gen = time.time() - t0
+        metrics: dict[str, Any] = dict(rollout.metrics)
+
+        # ---- group advantages (GRPO / Dr.GRPO) and the policy update
+        if rollout.problems:
+            advantages = A.group_advantages(torch.tensor(rollout.rewards), scale=scfg.advantage == "grpo")
+            batch = build_batch(rollout, advantages, tokenizer.pad_token_id, overlong_filter=scfg.overlong_filter)
+            metrics.update(update_policy(policy, reference, optimizer, batch, scfg, step=step, lr=lr))
+            engine.sync_weights(policy)
+        metrics.update({"lr": lr, "stage": stage, "resets": len(triggers.resets), "time/generate": t_gen, "time/step": time.time() - t0})
+
+        # ---- validation and reset triggers
+        done = step + 1
+        if (cfg.val_every and done % cfg.val_every == 0) or done == total:
+            val = validate(done, scfg)
+            metrics.update(val)
+            if cfg.reset_on_plateau:
+                pending_reset = triggers.observe_validation(val.get(cfg.reset_metric, val["val/pass@1"]))
+        pending_reset = triggers.observe_step(step, metrics.get("kl")) or pending_reset
+        if done == total:
+            pending_reset = None
+        logger.log(done, metrics)
+        if bar is not None:
+            bar.update(1)
+            post = {"reward": f"{metrics['reward/mean']:.2f}", "kl": f"{metrics.get('kl', 0.0):.3f}"}
+            if "val/pass@1" in metrics:
+                post["val"] = f"{metrics['val/pass@1']:.2f}"
+            bar.set_postfix(post)
+
+        # ---- checkpoint (atomic), so that a killed run resumes bit for bit
+        if (cfg.save_every and done % cfg.save_every == 0) or done == total:
+            checkpoint(done)
+    if bar is not None:
+        bar.close()
+
+    # ---- the end: final model, curves, summary
+    if cfg.save_final_model:
+        final = out_dir / "final"
+        policy.save_pretrained(final)
+        tokenizer.save_pretrained(final)
+    logger.flush()
+    logger.close()
+    if cfg.plot:
+        try:
+            plot_run(out_dir)
+        except Exception as e:  # plotting must never fail a finished run
+            log(f"could not draw curves.png: {e}")
+    vals = [r for r in logger.history if "val/pass@1" in r]
+    before_v = next((r["val/pass@1"] for r in vals if r["step"] == 0), None)
+    after_v = vals[-1]["val/pass@1"] if vals else None
+    secs = time.time() - t_start
+    return TrainResult(out_dir, total, before_v, after_v, list(triggers.resets), secs, list(logger.history))

@@ -1,0 +1,122 @@
+"""``prolong/toy-add-v0``: integer addition with a boxed answer, small enough for a tiny
+model on a CPU to learn within minutes. The trainer's tests and the embedded default
+use it; it registers itself when :mod:`prolong.trainer` is imported.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+from prolong.core import GeneratedProblems, Problem, Reason, Task, Verdict, derive_seed, register_verifier
+from prolong.env import TaskEnv, register_env
+
+__all__ = ["ToyAdditionEnv", "ToyAddVerifier", "make_toy_task", "ENV_ID", "DOMAIN"]
+
+ENV_ID = "prolong/toy-add-v0"
+DOMAIN = "toy_add"
+
+_BOXED = re.compile(r"\\boxed\{([^{}]{0,32})\}")
+
+
+def _in_validation(a: int, b: int, seed: int) -> bool:
+    """One pair in five is held out (deterministic in the pair and the seed)."""
+    return derive_seed("toy-add-split", seed, a, b) % 5 == 0
+
+
+class ToyAddVerifier:
+    """Reward 1 when the last ``\\boxed{...}`` of the response holds the sum, else 0."""
+
+    def __call__(self, response: str, answer: Any, problem: Problem | None = None) -> Verdict:
+        found = _BOXED.findall(response[-2000:])
+        if not found:
+            return Verdict.wrong(Reason.NO_ANSWER)
+        got = found[-1].strip()
+        if got == str(answer).strip():
+            return Verdict.right(got)
+        return Verdict.wrong(Reason.WRONG, extracted=got)
+
+    def verify_batch(self, responses: list[str], answers: list[Any], problems: list[Problem | None] | None = None) -> list[Verdict]:
+        # cheaper in this process than in a worker pool
+        return [self(r, a) for r, a in zip(responses, answers)]
+
+
+def make_toy_task(*, max_operand: int = 20, split: str = "train", seed: int = 0) -> Task:
+    """Problems ``What is a + b?`` with ``0 <= a, b <= max_operand``; train and
+    validation hold disjoint pairs (one pair in five is held out)."""
+    if split not in ("train", "validation"):
+        raise ValueError(f"split must be 'train' or 'validation', got {split!r}")
+    if max_operand < 2:
+        raise ValueError(f"max_operand must be >= 2, got {max_operand}")
+    want_val = split == "validation"
+
+    def generate(rng: random.Random, index: int) -> dict[str, Any]:
+        while True:
+            a, b = rng.randint(0, max_operand), rng.randint(0, max_operand)
+            if _in_validation(a, b, seed) == want_val:
+                break
+        return {
+            "prompt": f"What is {a} + {b}?",
+            "answer": str(a + b),
+            "metadata": {"a": a, "b": b},
+        }
+
+    source = GeneratedProblems(generate, domain=DOMAIN, seed=seed, split=split, name=ENV_ID)
+    return Task(
+        domain=DOMAIN,
+        problems=source,
+        verifier=ToyAddVerifier(),
+        description="integer addition with a boxed answer (the trainer's toy task)",
+        reference=lambda p: f"The answer is \\boxed{{{p.answer}}}.",
+    )
+
+
+class ToyAdditionEnv(TaskEnv):
+    """Integer addition for tiny models.
+
+    ## Description
+    Each episode is one problem ``What is a + b?`` with ``0 <= a, b <= max_operand``.
+    Train and validation splits hold disjoint pairs ``(a, b)``: validation accuracy
+    measures generalisation, not memorisation.
+
+    ## Action Space
+    :class:`~prolong.env.TextSpace`: the response text.
+
+    ## Observation Space
+    :class:`~prolong.env.TextSpace`: the prompt, e.g. ``What is 7 + 5?``.
+
+    ## Rewards
+    1 when the last ``\\boxed{...}`` in the response holds ``a + b`` written as an
+    integer (``The answer is \\boxed{12}.``), else 0 (no box: ``no final answer``).
+
+    ## Starting State
+    ``reset(seed=s)`` draws a problem; the same seed gives the same problem.
+
+    ## Episode End
+    After one step.
+
+    ## Arguments
+    ``max_operand`` (20), ``split`` (``"train"`` or ``"validation"``), ``seed`` (0),
+    ``source`` (only None: this env has no file source).
+
+    ## Version History
+    * v0: first version.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_operand: int = 20,
+        split: str = "train",
+        seed: int = 0,
+        source: Any = None,
+        render_mode: str | None = None,
+    ) -> None:
+        if source is not None:
+            raise ValueError(f"{ENV_ID} only has its built-in generator; got source={source!r}")
+        super().__init__(make_toy_task(max_operand=max_operand, split=split, seed=seed), render_mode=render_mode)
+
+
+register_verifier(DOMAIN, ToyAddVerifier())
+register_env(ENV_ID, "prolong.trainer.toy:ToyAdditionEnv", domain=DOMAIN, description=ToyAdditionEnv.__doc__.splitlines()[0] if ToyAdditionEnv.__doc__ else "")
