@@ -191,6 +191,7 @@ _ANSWER_PHRASES = re.compile(
     r"(?:final\s+answer\s*(?:is|:|：|=)|the\s+answer\s+is|\banswer\s*(?:is)?\s*[:：=]|\banswer\s*\*\*\s*[:：])",
     re.IGNORECASE,
 )
+_ANSWER_HEADER = re.compile(r"^[#*_\s]*(?:final\s+)?answer[\s*_:：]*$", re.IGNORECASE)
 _HOPE = re.compile(r"\s*I hope it is correct\.?\s*$", re.IGNORECASE)
 
 
@@ -220,7 +221,7 @@ def strip_math_delimiters(s: str) -> str:
 
 def _first_math_span(s: str) -> str | None:
     """The first $...$ (or \\(...\\)) span of ``s``, if any."""
-    m = re.search(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", s)
+    m = re.search(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<!\\)\$(.+?)(?<!\\)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", s)
     if not m:
         return None
     return next(g for g in m.groups() if g is not None)
@@ -230,12 +231,16 @@ def _cut_statement(rest: str) -> str:
     """The answer part of what follows "Answer:" on its line."""
     rest = _HOPE.sub("", rest.strip())
     rest = rest.strip().lstrip(":：").strip()
-    rest = re.sub(r"^\*\*\s*", "", rest)
+    if rest.startswith(("**", "__")) and rest[2:3] in (":", "：", " ") and rest.count(rest[:2]) % 2:
+        rest = rest[2:].lstrip(":： ")  # "**Answer:** 5" leaves "** 5"
+    if rest.endswith(("**", "__")) and rest.count(rest[-2:]) % 2:
+        rest = rest[:-2].rstrip()  # "**Answer: 5**" leaves "5**"
     span = _first_math_span(rest)
     if span is not None and rest.lstrip("*_ ").startswith(("$", "\\(", "\\[")):
         return span
-    # cut at the end of the sentence: ". " followed by a word, or a final period
-    m = re.search(r"(?<!\d)\.(?:\s|$)|(?<=\d)\.(?:\s+[A-Z]|\s*$)", rest)
+    # cut at the end of the sentence: ". " followed by a word, or a final period; or at
+    # an explanation: "3, since 1 + 2 = 3"
+    m = re.search(r"(?<!\d)\.(?:\s|$)|(?<=\d)\.(?:\s+[A-Z]|\s*$)|,?\s+(?:since|because|as|which|where|so that)\s", rest)
     if m:
         rest = rest[: m.start()]
     return strip_math_delimiters(rest.strip().rstrip(".").strip())
@@ -274,6 +279,12 @@ def extract_answer_statement(text: str) -> Extraction:
             if len(answer) > MAX_ANSWER_CHARS:
                 return Extraction(None, "answer line", f"the stated answer is longer than {MAX_ANSWER_CHARS} characters")
             return Extraction(answer, "answer line", None)
+    # "**Final Answer**" / "## Answer" on its own line, the answer on the next one
+    for idx in range(len(window) - 2, -1, -1):
+        if _ANSWER_HEADER.match(window[idx][1].strip()):
+            answer = strip_math_delimiters(_cut_statement(window[idx + 1][1]))
+            if answer and len(answer) <= MAX_ANSWER_CHARS:
+                return Extraction(answer, "answer line", None)
     last = window[-1][1].strip()
     m = re.fullmatch(r"#{4}\s*(.+)", last)
     if m:

@@ -139,9 +139,9 @@ _FULLWIDTH_DIGITS = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)})
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SIZE_CMDS = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg|middle)(?![a-zA-Z])\s*")
-_DROP = re.compile(r"\\(?:displaystyle|textstyle|scriptstyle|limits|nolimits|mathstrut|strut|phantom\{[^{}]*\}|hphantom\{[^{}]*\}|vphantom\{[^{}]*\})(?![a-zA-Z])|\\!")
-_SPACES = re.compile(r"\\(?:quad|qquad|enspace|thinspace|medspace|thickspace|negthinspace)(?![a-zA-Z])|\\[,;: ]|~")
-_THOUSANDS_SPACE = re.compile(r"(?<=\d)(?:\\[,;: !]|\{,\}|\s|\\thinspace\s*)+(?=\d{3}(?!\d))")
+_DROP = re.compile(r"(?<!\\)\\(?:displaystyle|textstyle|scriptstyle|limits|nolimits|mathstrut|strut|phantom\{[^{}]*\}|hphantom\{[^{}]*\}|vphantom\{[^{}]*\})(?![a-zA-Z])|\\!")
+_SPACES = re.compile(r"\\(?:quad|qquad|enspace|thinspace|medspace|thickspace|negthinspace)(?![a-zA-Z])|(?<!\\)\\[,;: ]|~")
+_THOUSANDS_SPACE = re.compile(r"(?<=\d)(?:(?<!\\)\\[,;: !]|\{,\}|\s|\\thinspace\s*)+(?=\d{3}(?![\d.]))")
 _FRAC_CMDS = re.compile(r"\\[dtc]frac(?![a-zA-Z])")
 _BINOM_CMDS = re.compile(r"\\[dt]binom(?![a-zA-Z])")
 _TEXT_CMDS = re.compile(
@@ -284,6 +284,9 @@ def normalize(s: str) -> str:
     s = s.replace("<=", "\\le ").replace(">=", "\\ge ").replace("!=", "\\ne ")
     s = s.replace("\\varnothing", "\\emptyset").replace("\\lbrace", "\\{").replace("\\rbrace", "\\}")
     s = s.replace("\\lbrack", "[").replace("\\rbrack", "]").replace("\\vert", "|").replace("\\lvert", "|").replace("\\rvert", "|")
+    if "\\langle" in s:
+        s = re.sub(r"\\langle(?![a-zA-Z])", "(", s)
+        s = re.sub(r"\\rangle(?![a-zA-Z])", ")", s)
     s = s.replace("\\imath", "i").replace("\\jmath", "j").replace("\\infin", "\\infty")
     s = re.sub(r"\\text\{\s*([a-zA-Z])\s*\}", r"\1", s)  # \mathrm{i}, \text{e}
     s = re.sub(r"\\text\{\s*(and|or|,)\s*\}", lambda m: "," if m.group(1) == "," else f" {m.group(1)} ", s)
@@ -594,7 +597,7 @@ _REL_OPS = re.compile(r"\\le |\\ge |<|>|\\le$|\\ge$")
 _MATRIX_RE = re.compile(
     r"^\\begin\{(pmatrix|bmatrix|Bmatrix|vmatrix|Vmatrix|matrix|smallmatrix|array)\}(?:\{[^{}]*\})?(.*)\\end\{\1\}$", re.S
 )
-_SIMPLE_LHS = re.compile(r"^(?:[a-zA-Z](?:_\{?\w+\}?)?'?|\\[a-zA-Z]+(?:_\{?\w+\}?)?|[a-zA-Z]\([a-zA-Z0-9 ,]*\)|\\text\{[^{}]*\})$")
+_SIMPLE_LHS = re.compile(r"^(?:[a-zA-Z](?:_\{?\w+\}?)?'*|\\[a-zA-Z]+(?:_\{?\w+\}?)?|[a-zA-Z]'*\([a-zA-Z0-9 ,]*\)|\\text\{[^{}]*\})$")
 
 
 _KNOWN_COMMANDS = re.compile(
@@ -657,6 +660,10 @@ def _expand_pm(s: str) -> list[str] | None:
     return [re.sub(r"^\s*\+\s*", "", o).replace("+ -", "-").replace("- -", "+") for o in outs]
 
 
+_EMPTY_WORDS = {
+    "none", "no solution", "no solutions", "no real solution", "no real solutions", "no real roots",
+    "no roots", "empty set", "the empty set", "no such number", "no such value", "no real number",
+}
 _INF = {"\\infty", "+\\infty", "\\infty", "oo", "+oo"}
 
 
@@ -719,7 +726,7 @@ def parse_structure(s: str, depth: int = 0) -> Node:
         return parse_structure(m.group(1), depth + 1)
     if s in ("\\mathbb{R}", "\\mathbb R", "\\R", "(-\\infty,\\infty)") or s == "\\text{all real numbers}":
         return Seq("tuple", (_scalar("-\\infty"), _scalar("\\infty")), "()")
-    if s in ("\\emptyset", "\\{\\}", "\\{ \\}", "\\text{none}", "\\text{no solution}", "\\text{no solutions}"):
+    if s in ("\\emptyset", "\\{\\}", "\\{ \\}", "\\emptyset\\}"):
         return Seq("set", ())
     # unions of intervals or sets
     parts = split_top(s, ("\\cup", " U "))
@@ -768,6 +775,8 @@ def parse_structure(s: str, depth: int = 0) -> Node:
         return iv if iv is not None else Relation(squash(s))
     words = text_words(s)
     if words is not None and not re.search(r"\d", re.sub(r"\\text\{[^{}]*\}", "", s)):
+        if words in _EMPTY_WORDS:
+            return Seq("set", ())
         return Text(words)
     return _scalar(s)
 

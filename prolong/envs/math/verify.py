@@ -77,10 +77,10 @@ __all__ = [
 ]
 
 SYMPY_DEADLINE = 3.0  # seconds for the sympy stage of one comparison (a killable worker call)
-STARTUP_ALLOWANCE = 2.0  # extra seconds for a worker's first call (forked: already warm)
+STARTUP_ALLOWANCE = 1.0  # extra seconds for a worker's first call (forked: already warm)
 STARTUP_ALLOWANCE_SPAWN = 8.0  # where workers cannot be forked and import sympy themselves
 MAX_GOLD_CHARS = 2_000
-WORKER_MEMORY_MB = 2_048
+WORKER_MEMORY_MB = 2_048  # address space a worker may add to what it starts with
 _REL_TOL_DIGITS = 45  # constants agree to 45 significant digits (evaluated at 60)
 
 
@@ -401,6 +401,10 @@ def _ordered(gs: Sequence[Node], as_: Sequence[Node], ctx: _Ctx) -> bool | None:
     return _tri_all(results)
 
 
+def _is_interval(n: Node) -> bool:
+    return isinstance(n, Seq) and n.kind == "tuple" and len(n.items) == 2
+
+
 def _vector(m: Matrix) -> tuple | None:
     if len(m.rows) == 1:
         return m.rows[0]
@@ -443,6 +447,8 @@ def _cmp(g: Node, a: Node, ctx: _Ctx) -> bool | None:
     if isinstance(g, Union):
         if isinstance(a, Union):
             return _unordered(g.items, a.items, ctx)
+        if isinstance(a, Seq) and a.kind == "list" and all(_is_interval(x) for x in a.items):
+            return _unordered(g.items, a.items, ctx)  # "x < -1 or x > 1"
         if len(g.items) == 1:
             return _cmp(g.items[0], a, ctx)
         return False
@@ -622,6 +628,22 @@ def _prime() -> None:
 _FORK = sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
+def _memory_limit_mb() -> int:
+    """RLIMIT_AS for a worker: a forked worker starts with its parent's address space (a
+    trainer with torch maps gigabytes), so the limit is that plus WORKER_MEMORY_MB."""
+    base = 0
+    if _FORK:
+        try:
+            with open("/proc/self/status", encoding="ascii") as f:
+                for line in f:
+                    if line.startswith("VmSize:"):
+                        base = int(line.split()[1]) // 1024
+                        break
+        except (OSError, ValueError):
+            return 0  # unknown: no limit rather than a worker that cannot allocate
+    return base + WORKER_MEMORY_MB
+
+
 class _SympyRunner:
     """Single-worker WorkerPools for the sympy stage, one per concurrent call.
 
@@ -641,7 +663,7 @@ class _SympyRunner:
     def _new_pool(self) -> WorkerPool:
         return WorkerPool(
             1,
-            memory_limit_mb=WORKER_MEMORY_MB,
+            memory_limit_mb=_memory_limit_mb() or None,
             context="fork" if _FORK else None,
             initializer=None if _FORK else _prime,
         )
@@ -727,9 +749,9 @@ class MathVerifier:
 
     Time bound: extraction and the in-process stage are linear in the (capped) input
     (milliseconds even for a 1 MB response); the sympy stage runs in a killable worker
-    with a :data:`SYMPY_DEADLINE` (3 s) deadline, plus :data:`STARTUP_ALLOWANCE` (2 s)
+    with a :data:`SYMPY_DEADLINE` (3 s) deadline, plus :data:`STARTUP_ALLOWANCE` (1 s)
     on a worker's first call. The first call of a process that needs sympy also imports
-    it (about 1 s). So a call returns within 3 s once warm and about 6 s at worst.
+    it (about 1 s). So a call returns within 3 s once warm and about 5 s at worst.
     Inside another pool's worker (``prolong.pool.in_worker()``) the sympy stage runs
     directly and that pool's deadline is the bound.
 

@@ -1,0 +1,153 @@
+"""Math verification: prolong's MathVerifier against math-verify, side by side.
+
+Both score the same labelled corpus (benchmarks/data/math_corpus.py: >1,000 responses
+that look like model output, across every answer class prolong documents, plus a few
+hostile ones), one item at a time on the main thread (math-verify's timeouts use
+signal.alarm, so it must run there). Prints throughput, the ratio, agreement, accuracy
+against the labels, a per-class table and the disagreements by class with examples.
+
+    python benchmarks/bench_math.py            # add --no-batch to skip prolong.verify_batch
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent / "data"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from math_corpus import build_corpus  # noqa: E402
+
+
+def run_prolong(corpus: list[dict]) -> tuple[list[bool], list[float], list[str]]:
+    from prolong.envs.math import MathVerifier
+
+    v = MathVerifier()
+    for g, r in (("\\frac{\\sqrt{3}}{2}", "\\boxed{\\frac{1}{2}\\sqrt3}"), ("x^2-1", "\\boxed{(x-1)(x+1)}"), ("5", "\\boxed{5}")):
+        v(r, g)  # warm-up: imports, the sympy worker
+    out, times, paths = [], [], []
+    for item in corpus:
+        t = time.perf_counter()
+        verdict = v(item["response"], item["gold"])
+        times.append(time.perf_counter() - t)
+        out.append(verdict.correct)
+        paths.append(str(verdict.details.get("path", verdict.reason)))
+    return out, times, paths
+
+
+def run_math_verify(corpus: list[dict]) -> tuple[list[bool], list[float]]:
+    import logging
+
+    from math_verify import parse, verify
+
+    logging.getLogger("math_verify").setLevel(logging.CRITICAL)
+
+    def score(gold: str, response: str) -> bool:
+        try:
+            return bool(verify(parse("$" + gold + "$"), parse(response)))
+        except Exception:  # noqa: BLE001 - a timeout or parse failure counts as wrong
+            return False
+
+    for g, r in (("\\frac{\\sqrt{3}}{2}", "\\boxed{\\frac{1}{2}\\sqrt3}"), ("x^2-1", "\\boxed{(x-1)(x+1)}"), ("5", "\\boxed{5}")):
+        score(g, r)
+    out, times = [], []
+    for item in corpus:
+        t = time.perf_counter()
+        out.append(score(item["gold"], item["response"]))
+        times.append(time.perf_counter() - t)
+    return out, times
+
+
+def answer_of(item: dict) -> str:
+    if "answer" in item:
+        return item["answer"]
+    r = item["response"]
+    return (r[:60] + "...") if len(r) > 60 else r
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--no-batch", action="store_true", help="skip prolong.verify_batch")
+    ap.add_argument("--examples", type=int, default=3, help="examples per disagreement class")
+    args = ap.parse_args(argv)
+
+    corpus = build_corpus(seed=0)
+    realistic = [i for i, c in enumerate(corpus) if c["cls"] != "hostile"]
+    hostile = [i for i, c in enumerate(corpus) if c["cls"] == "hostile"]
+    labels = [c["label"] for c in corpus]
+    print(f"corpus: {len(corpus)} (response, gold) pairs: {len(realistic)} realistic "
+          f"({sum(labels[i] for i in realistic)} right, {len(realistic) - sum(labels[i] for i in realistic)} wrong or no answer), "
+          f"{len(hostile)} hostile; {len({c['gold'] for c in corpus})} distinct golds")
+
+    p_out, p_t, p_paths = run_prolong(corpus)
+    m_out, m_t = run_math_verify(corpus)
+
+    def rate(times: list[float], idx: list[int]) -> float:
+        return len(idx) / max(sum(times[i] for i in idx), 1e-9)
+
+    def acc(out: list[bool], idx: list[int]) -> float:
+        return sum(out[i] == labels[i] for i in idx) / max(len(idx), 1)
+
+    print()
+    print(f"{'':28}{'items/s realistic':>18}{'items/s all':>13}{'accuracy realistic':>20}{'hostile right':>15}{'slowest item s':>16}")
+    for name, out, times in (("prolong (1 process)", p_out, p_t), ("math-verify 0.9", m_out, m_t)):
+        print(f"{name:28}{rate(times, realistic):>18.1f}{rate(times, list(range(len(corpus)))):>13.1f}"
+              f"{acc(out, realistic):>20.2%}{sum(out[i] == labels[i] for i in hostile):>11}/{len(hostile)}"
+              f"{max(times):>16.2f}")
+    ratio_r = rate(p_t, realistic) / rate(m_t, realistic)
+    ratio_a = rate(p_t, list(range(len(corpus)))) / rate(m_t, list(range(len(corpus))))
+    print(f"\nthroughput ratio prolong / math-verify: {ratio_r:.1f}x on realistic items, {ratio_a:.1f}x on all (target >= 3x)")
+    agree = [i for i in range(len(corpus)) if p_out[i] == m_out[i]]
+    print(f"agreement: {len(agree) / len(corpus):.2%} ({len(corpus) - len(agree)} disagreements)")
+    print("prolong decided by: " + ", ".join(f"{k} {v}" for k, v in Counter(p_paths).most_common()))
+
+    if not args.no_batch:
+        import prolong
+
+        responses = [c["response"] for c in corpus]
+        golds = [c["gold"] for c in corpus]
+        t = time.perf_counter()
+        b_out = prolong.verify_batch("math", responses, golds)
+        dt = time.perf_counter() - t
+        same = sum(b.correct == p for b, p in zip(b_out, p_out))
+        print(f"prolong.verify_batch (all items, {os.cpu_count()} CPUs): {len(corpus) / dt:.1f} items/s; "
+              f"same verdicts as single calls: {same}/{len(corpus)}")
+
+    by_cls: dict[str, list[int]] = defaultdict(list)
+    for i, c in enumerate(corpus):
+        by_cls[c["cls"]].append(i)
+    print(f"\n{'class':18}{'n':>5}{'prolong acc':>13}{'math-verify acc':>17}{'agree':>8}")
+    for cls, idx in by_cls.items():
+        print(f"{cls:18}{len(idx):>5}{acc(p_out, idx):>13.1%}{acc(m_out, idx):>17.1%}"
+              f"{sum(p_out[i] == m_out[i] for i in idx) / len(idx):>8.0%}")
+
+    print("\ndisagreements by class (label = intended truth):")
+    for cls, idx in by_cls.items():
+        dis = [i for i in idx if p_out[i] != m_out[i]]
+        if not dis:
+            continue
+        p_right = sum(p_out[i] == labels[i] for i in dis)
+        print(f"- {cls}: {len(dis)} (prolong matches the label in {p_right}, math-verify in {len(dis) - p_right})")
+        seen = set()
+        shown = 0
+        for i in dis:
+            key = (corpus[i]["gold"], answer_of(corpus[i]))
+            if key in seen:
+                continue
+            seen.add(key)
+            print(f"    gold {corpus[i]['gold']!r:34} answer {answer_of(corpus[i])!r:36} label {labels[i]!s:5} "
+                  f"prolong {p_out[i]!s:5} math-verify {m_out[i]!s:5}")
+            shown += 1
+            if shown >= args.examples:
+                break
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
