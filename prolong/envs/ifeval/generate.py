@@ -22,7 +22,6 @@ from prolong.envs.ifeval.instructions import (
     CONFLICTS,
     CONSTRAINED_RESPONSE_OPTIONS,
     INSTRUCTION_IDS,
-    LANGUAGE_CODES,
     RELATIONS,
     check_instruction,
     describe_instruction,
@@ -548,23 +547,12 @@ def generate_problem(rng: random.Random, split: str = "train") -> dict[str, Any]
             break
     if answer is None:  # always solvable
         answer = _build(rng, [_ID["title"]], task, topic)
+    language = next(
+        (kw["language"] for i, kw in zip(answer["instruction_id_list"], answer["kwargs"]) if i == _ID["language"]),
+        "en",
+    )
     return {
         "prompt": answer["prompt"],
         "answer": answer,
-        "metadata": {
-            "topic": topic,
-            "task": task,
-            "split": split,
-            "language": next(
-                (kw["language"] for i, kw in zip(answer["instruction_id_list"], answer["kwargs"]) if i == _ID["language"]),
-                "en",
-            ),
-            "language_name": LANGUAGE_CODES.get(
-                next(
-                    (kw["language"] for i, kw in zip(answer["instruction_id_list"], answer["kwargs"]) if i == _ID["language"]),
-                    "en",
-                ),
-                "English",
-            ),
-        },
+        "metadata": {"topic": topic, "task": task, "split": split, "language": language},
     }
