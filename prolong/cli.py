@@ -128,15 +128,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     import prolong
 
-    console = Console()
-    table = Table(title="prolong environments: reference vs wrong answers")
-    for col in ("env", "problems", "reference reward", "wrong reward", "no-answer reward", "example prompt"):
-        table.add_column(col)
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    table = Table(title="prolong environments: mean reward of reference, wrong and empty answers")
+    for col in ("env", "n", "reference", "wrong", "no answer"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("example prompt", overflow="ellipsis", no_wrap=True, max_width=60)
     for env_id in prolong.list_envs():
         try:
             env = gym.make(env_id).unwrapped
         except Exception as e:  # a domain whose optional dependency is missing
-            table.add_row(env_id, "-", "-", "-", "-", f"[red]unavailable: {type(e).__name__}: {e}"[:120])
+            table.add_row(env_id, "-", "-", "-", "-", f"[red]unavailable: {type(e).__name__}: {e}"[:80])
             continue
         task = env.task
         ref, wrong, empty = [], [], []
