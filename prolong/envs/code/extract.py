@@ -61,14 +61,20 @@ def _blocks(text: str) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
             return blocks, (tag, "\n".join(body))
         blocks.append((tag, "\n".join(body)))
         i = j + 1
-    if not blocks:
-        # fences that do not start a line: "Here it is: ```python\n...```"
-        blocks = [(_tag(m.group("info")), m.group("body")) for m in _INLINE.finditer(text)]
     return blocks, None
 
 
 def _pick(text: str) -> Extraction:
-    blocks, unclosed = _blocks(text)
+    found = _choose(*_blocks(text))
+    if found.program is None:
+        # fences that do not start a line: "Here it is: ```python\n...```" or "...```</think>"
+        inline = _choose([(_tag(m.group("info")), m.group("body")) for m in _INLINE.finditer(text)], None)
+        if inline.program is not None:
+            return Extraction(inline.program, inline.how + " (inline fence)")
+    return found
+
+
+def _choose(blocks: list[tuple[str, str]], unclosed: tuple[str, str] | None) -> Extraction:
     for tag, body in reversed(blocks):
         if tag in PYTHON_TAGS and body.strip():
             return Extraction(body.strip("\n") + "\n", "last python block")

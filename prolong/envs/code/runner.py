@@ -19,8 +19,9 @@ Protocol over the inherited AF_UNIX SOCK_SEQPACKET socket ``CTRL_FD``:
 * worker -> host: ``{"id", "exit", "signal", "timed_out", "killed", "wall", "cpu",
   "maxrss_kb", "clean"}`` once the child and everything it started are dead.
 
-Exit codes of the child: 0 ok, 1 the program raised, 3 MemoryError, 4 the call's return
-value is not JSON data, 5 the call-based function was not found, 70 setup failed.
+Exit codes of the child: 0 ok, 1 the program raised, 201 MemoryError, 202 the call's return
+value is not JSON data, 203 the call-based function was not found, 204 setup failed
+(a program may exit with these codes too: they only label a failure).
 """
 
 import ctypes
@@ -33,7 +34,7 @@ import socket
 import sys
 import time
 
-EXIT_RAISED, EXIT_MEMORY, EXIT_NOT_JSON, EXIT_NO_FUNCTION, EXIT_SETUP = 1, 3, 4, 5, 70
+EXIT_RAISED, EXIT_MEMORY, EXIT_NOT_JSON, EXIT_NO_FUNCTION, EXIT_SETUP = 1, 201, 202, 203, 204
 MAX_PROGRAM = 4 << 20
 
 PR_SET_NO_NEW_PRIVS = 38

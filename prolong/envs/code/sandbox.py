@@ -85,7 +85,7 @@ INSTALL_HINT = (
 )
 # statuses of an execution
 OK, TIMEOUT, MEMORY, OUTPUT, RUNTIME, SKIPPED = "ok", "timeout", "memory limit", "output limit", "runtime error", "skipped"
-EXIT_RAISED, EXIT_MEMORY, EXIT_NOT_JSON, EXIT_NO_FUNCTION, EXIT_SETUP = 1, 3, 4, 5, 70
+EXIT_RAISED, EXIT_MEMORY, EXIT_NOT_JSON, EXIT_NO_FUNCTION, EXIT_SETUP = 1, 201, 202, 203, 204
 _STDERR_KEEP = 8192  # bytes of the end of stderr kept for the verdict
 
 
@@ -344,16 +344,16 @@ def bwrap_argv(bwrap: str, ctrl_fd: int, *, packages: Sequence[str] = (), tmp_mb
 # Workers are started from one long-lived thread: bwrap's --die-with-parent (PDEATHSIG)
 # fires when the *thread* that started it ends, so a short-lived caller thread would take
 # its sandboxes with it.
-_SPAWNER: concurrent.futures.ThreadPoolExecutor | None = None
+_SPAWNER: tuple[int, concurrent.futures.ThreadPoolExecutor] | None = None
 _SPAWNER_LOCK = threading.Lock()
 
 
 def _spawner() -> concurrent.futures.ThreadPoolExecutor:
     global _SPAWNER
     with _SPAWNER_LOCK:
-        if _SPAWNER is None:
-            _SPAWNER = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="prolong-sandbox-spawner")
-        return _SPAWNER
+        if _SPAWNER is None or _SPAWNER[0] != os.getpid():  # threads do not survive a fork
+            _SPAWNER = (os.getpid(), concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="prolong-sandbox-spawner"))
+        return _SPAWNER[1]
 
 
 class _Worker:
@@ -369,7 +369,7 @@ class _Worker:
         try:
             if self.mode == BWRAP:
                 argv = bwrap_argv(pool.bwrap, child.fileno(), packages=pool.packages, tmp_mb=pool.tmp_mb)
-                env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+                env = {"PATH": "/usr/bin:/bin"}  # bwrap's own environment: nothing of ours
                 cwd = "/"
             else:
                 python, _ = _python_for_sandbox()
@@ -532,12 +532,13 @@ def _memfd(name: str, data: bytes) -> int:
 
 class _Run:
     __slots__ = (
-        "index", "rid", "worker", "limits", "mode", "timeout", "fds", "stdout", "stderr", "stderr_total",
+        "index", "rid", "worker", "limits", "mode", "timeout", "group", "fds", "stdout", "stderr", "stderr_total",
         "result", "status", "started", "status_at", "output_exceeded", "kill_sent", "worker_lost",
     )
 
     def __init__(self, index: int, rid: int, worker: _Worker, limits: Limits, mode: str, timeout: float) -> None:
         self.index, self.rid, self.worker, self.limits, self.mode, self.timeout = index, rid, worker, limits, mode, timeout
+        self.group: Any = None
         self.fds: dict[str, int] = {}
         self.stdout = bytearray()
         self.stderr = bytearray()
@@ -641,11 +642,16 @@ class SandboxPool:
         return self
 
     def close(self) -> None:
-        with self._lock:
+        """Stop every worker (a batch still running in another thread loses its sandboxes)."""
+        locked = self._lock.acquire(timeout=5)
+        try:
             if os.getpid() == self._pid:
-                for w in self._workers:
-                    w.stop()
+                for w in list(self._workers):
+                    w.stop() if locked else w.kill()
             self._workers.clear()
+        finally:
+            if locked:
+                self._lock.release()
 
     def __enter__(self) -> "SandboxPool":
         return self
@@ -659,9 +665,10 @@ class SandboxPool:
     ) -> list[ExecResult]:
         """Run every execution; results in order.
 
-        ``group_budget``: wall-clock seconds for all executions sharing a ``group``
-        (counted from the first one's start); what is left when it is spent is
-        ``skipped``, and a running execution's deadline never passes it.
+        ``group_budget``: seconds of sandbox wall-clock time that all executions sharing a
+        ``group`` may use together (summed over them, so time spent waiting for a free
+        worker does not count); what has not started when it is spent is ``skipped``, and
+        an execution's deadline never passes what is left of it.
         """
         limits = limits or Limits()
         results: list[ExecResult | None] = [None] * len(executions)
@@ -677,7 +684,7 @@ class SandboxPool:
 
     def _loop(self, executions: Sequence[Execution], limits: Limits, budget: float | None, results: list) -> None:
         pending = deque(_round_robin(executions))
-        group_start: dict[Any, float] = {}
+        group_used: dict[Any, float] = {}
         idle = deque(self._workers)
         running: dict[_Worker, _Run] = {}
         sel = selectors.DefaultSelector()
@@ -691,7 +698,9 @@ class SandboxPool:
                     now = time.monotonic()
                     timeout = limits.timeout
                     if budget is not None:
-                        left = budget - (now - group_start.setdefault(ex.group, now))
+                        used = group_used.get(ex.group, 0.0)
+                        used += sum(now - r.started for r in running.values() if r.group == ex.group)
+                        left = budget - used
                         if left <= 0:
                             results[i] = ExecResult(SKIPPED, note=f"the problem's {budget:g} s budget was spent")
                             continue
@@ -708,6 +717,7 @@ class SandboxPool:
                         pending.appendleft(i)
                         continue
                     send_failures = 0
+                    run.group = ex.group
                     running[run.worker] = run
                 if not running:
                     continue
@@ -730,6 +740,8 @@ class SandboxPool:
                             self._close_fds(run, sel)
                     if run.done():
                         del running[w]
+                        spent = float((run.status or {}).get("wall") or (now - run.started))
+                        group_used[run.group] = group_used.get(run.group, 0.0) + spent
                         self._unregister_ctrl(w, sel)
                         results[run.index] = self._result(run)
                         if w.dead or not run.status.get("clean", True):
@@ -766,6 +778,7 @@ class SandboxPool:
         }
         send_fds: list[int] = []
         keep: dict[str, int] = {}
+        sent = False
         try:
             send_fds.append(_memfd("program", program))
             send_fds.append(_memfd("input", data))
@@ -781,13 +794,15 @@ class SandboxPool:
             run = _Run(i, rid, w, limits, ex.mode, timeout)
             try:
                 socket.send_fds(w.ctrl, [json.dumps(header).encode()], send_fds)
+                sent = True
             except OSError:
-                for fd in keep.values():
-                    os.close(fd)
                 return None
         finally:
             for fd in send_fds:
                 os.close(fd)
+            if not sent:
+                for fd in keep.values():
+                    os.close(fd)
         w.runs += 1
         for name, fd in keep.items():
             os.set_blocking(fd, False)

@@ -59,8 +59,9 @@ class CodeVerifier:
     Args:
         timeout: wall-clock seconds per test.
         memory_mb: address-space limit per test.
-        problem_timeout: wall-clock budget for all tests of one response; tests not
-            started in time are ``skipped`` (failed), so one slow program cannot stall a batch.
+        problem_timeout: sandbox time (wall-clock seconds, summed over its tests) that one
+            response's program may use; tests not started when it is spent are
+            ``skipped`` (failed), so one slow program cannot stall a batch.
         processes: sandbox workers (default: the CPUs this process may use).
         sandbox: ``"bwrap"`` (default) or ``"unsafe-rlimits-only"`` (no isolation: an
             explicit opt-in; ``PROLONG_ALLOW_UNSANDBOXED=1`` does the same when bwrap is missing).
