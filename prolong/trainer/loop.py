@@ -33,6 +33,7 @@ import torch
 
 from prolong.core import Problem, Task, derive_seed
 from prolong.trainer import algorithms as A
+from prolong.trainer import distributed as D
 from prolong.trainer.checkpoint import latest_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from prolong.trainer.config import TrainConfig
 from prolong.trainer.engines import Completion, RolloutEngine, apply_chat_template, build_engine
@@ -330,7 +331,9 @@ def update_policy(
         for s in range(0, n, mini):
             mb_idx = order[s : s + mini]
             mb_mask = batch.resp_mask[mb_idx] * batch.weights[mb_idx, None]
-            mb_tokens = float(mb_mask.sum())
+            # global counts (summed over data-parallel ranks): token-mean stays exact across ranks
+            mb_tokens = D.all_reduce_sum(float(mb_mask.sum()))
+            mb_seqs = D.all_reduce_sum(len(mb_idx))
             optimizer.zero_grad(set_to_none=True)
             for ms in range(0, len(mb_idx), scfg.micro_batch_size):
                 idx = mb_idx[ms : ms + scfg.micro_batch_size]
@@ -347,7 +350,7 @@ def update_policy(
                     per_token = per_token + scfg.kl_coef * kl
                 if scfg.entropy_coef > 0:  # entropy bonus
                     per_token = per_token - scfg.entropy_coef * ent
-                loss = A.aggregate_loss(per_token, mask, scfg.loss_agg, num_tokens=mb_tokens, num_seqs=len(mb_idx), max_len=scfg.max_new_tokens)
+                loss = A.aggregate_loss(per_token, mask, scfg.loss_agg, num_tokens=mb_tokens, num_seqs=mb_seqs, max_len=scfg.max_new_tokens)
                 loss.backward()
                 w = float(mask.sum())
                 tokens_seen += w
@@ -362,6 +365,7 @@ def update_policy(
                     acc("entropy", ent)
                     if kl is not None:
                         acc("kl", kl)
+            D.all_reduce_gradients(policy)  # sum over data-parallel ranks (no-op in one process)
             if scfg.max_grad_norm > 0:
                 grad_norms.append(float(torch.nn.utils.clip_grad_norm_(policy.parameters(), scfg.max_grad_norm)))
             optimizer.step()
@@ -442,16 +446,21 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     threads = _set_threads(cfg)
     device = _device(cfg)
+    device, threads = D.setup(cfg, device, threads)  # torchrun: join the process group (no-op in one process)
+    log = D.main_only(log)
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed % 2**32)
     ckpt_path = latest_checkpoint(out_dir) if cfg.resume else None
     if cfg.resume and ckpt_path is None:
         log(f"resume=true but {out_dir}/checkpoints holds no checkpoint: starting from scratch")
-    cfg.to_yaml(out_dir / "config.yaml")
+    if D.is_main():
+        cfg.to_yaml(out_dir / "config.yaml")
 
     # ---- policy, data, engine
-    policy, tokenizer = load_policy(cfg, log=log)
+    with D.main_first():  # rank 0 builds (and caches) the tiny model first
+        policy, tokenizer = load_policy(cfg, log=log)
     policy.to(device).eval()
+    D.broadcast_module(policy)  # every rank starts from rank 0's weights
     tasks = make_envs(cfg, split="train")
     val_tasks = make_envs(cfg, split="validation")
     val_sets = {e: [t.problems[i] for i in range(min(cfg.val_problems, len(t.problems)))] for e, t in val_tasks.items()}
@@ -482,15 +491,17 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
         set_rng_state(state["rng"])
         start_step, pending_reset, history = state["step"], state["pending_reset"], state["metrics"]
         log(f"resumed from {ckpt_path} (step {start_step})")
-    logger = MetricsLogger(out_dir, tensorboard=cfg.tensorboard, wandb=cfg.wandb, wandb_project=cfg.wandb_project, config=cfg.to_dict(), history=history)
+    logger = (MetricsLogger if D.is_main() else D.NullLogger)(out_dir, tensorboard=cfg.tensorboard, wandb=cfg.wandb, wandb_project=cfg.wandb_project, config=cfg.to_dict(), history=history)
 
     def validate(step: int, scfg: TrainConfig) -> dict[str, float]:
-        return evaluate(
+        return D.main_computes(lambda: evaluate(  # rank 0 validates; every rank gets its numbers
             engine, val_sets, max_new_tokens=cfg.val_max_new_tokens or scfg.max_new_tokens, greedy=cfg.val_greedy,
             k=cfg.val_k, temperature=cfg.val_temperature, seed=cfg.seed,
-        )
+        ))
 
     def checkpoint(step: int) -> None:
+        if not D.is_main():
+            return
         save_checkpoint(out_dir, step, {
             "step": step,
             "policy": policy.state_dict(),
@@ -514,7 +525,7 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
             triggers.observe_validation(before.get(cfg.reset_metric, before["val/pass@1"]))
 
     bar = None
-    if cfg.progress:
+    if cfg.progress and D.is_main():
         from tqdm.auto import tqdm
 
         bar = tqdm(total=total, initial=start_step, desc="GRPO", unit="step", dynamic_ncols=True)
@@ -522,7 +533,7 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
     for step in range(start_step, total):
         t0 = time.time()
         stage = cfg.stage_index(step)
-        scfg = cfg.stage_config(stage)
+        scfg = D.shard_config(cfg.stage_config(stage))  # this rank's prompts and seed
         # ---- hard reset: at the start of a stage (ProRL's runs), or when a trigger fired
         reason = f"stage {stage}" if step == bounds[stage][0] and stage > 0 else pending_reset
         if reason is not None:
@@ -541,7 +552,7 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
         lr = scheduled_lr(scfg.lr, step, origin=origin, horizon=bounds[stage][1], warmup=cfg.warmup_steps, kind=cfg.lr_schedule)
 
         # ---- rollouts: G samples per prompt, rewards, dynamic sampling (DAPO)
-        rollout = collect_rollouts(engine, tasks, scfg, step=step)
+        rollout = D.equalize_rollout(collect_rollouts(engine, tasks, scfg, step=step))
         t_gen = time.time() - t0
         metrics: dict[str, Any] = dict(rollout.metrics)
 
@@ -552,6 +563,7 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
             metrics.update(update_policy(policy, reference, optimizer, batch, scfg, step=step, lr=lr))
             engine.sync_weights(policy)
         metrics.update({"lr": lr, "stage": stage, "resets": len(triggers.resets), "time/generate": t_gen, "time/step": time.time() - t0})
+        metrics = D.reduce_metrics(metrics)  # the mean over data-parallel ranks
 
         # ---- validation and reset triggers
         done = step + 1
@@ -578,13 +590,13 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
         bar.close()
 
     # ---- the end: final model, curves, summary
-    if cfg.save_final_model:
+    if cfg.save_final_model and D.is_main():
         final = out_dir / "final"
         policy.save_pretrained(final)
         tokenizer.save_pretrained(final)
     logger.flush()
     logger.close()
-    if cfg.plot:
+    if cfg.plot and D.is_main():
         try:
             plot_run(out_dir)
         except Exception as e:  # plotting must never fail a finished run
@@ -592,5 +604,6 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
     vals = [r for r in logger.history if "val/pass@1" in r]
     before_v = next((r["val/pass@1"] for r in vals if r["step"] == 0), None)
     after_v = vals[-1]["val/pass@1"] if vals else None
+    D.finish(policy, out_dir)  # data-parallel: check the replicas are equal, leave the group
     secs = time.time() - t_start
     return TrainResult(out_dir, total, before_v, after_v, list(triggers.resets), secs, list(logger.history))
