@@ -70,7 +70,7 @@ def make_math_task(
                 rng, level=level, topics=None if all_topics else chosen, split=split, prompt_template=prompt_template
             )
 
-        name = "math" if level is None and all_topics else f"math-L{level or 'mix'}-{'+'.join(chosen)}"
+        name = "math" + (f"-L{level}" if level is not None else "") + ("" if all_topics else "-" + "+".join(chosen))
         problems: Any = GeneratedProblems(generate, domain="math", seed=seed, split=split, name=name)
         description = "procedural math problems (8 topics, levels 1-5), answers checked with sympy"
     else:

@@ -188,7 +188,8 @@ def last_boxed(text: str) -> str | None:
 # ------------------------------------------------------------------ "Answer:" statements
 
 _ANSWER_PHRASES = re.compile(
-    r"(?:final\s+answer\s*(?:is|:|：|=)|the\s+answer\s+is|\banswer\s*(?:is)?\s*[:：=]|\banswer\s*\*\*\s*[:：])",
+    r"(?:final\s+answer\s*(?:is|:|：|=)|\banswers?\s+(?:is|are|would\s+be|should\s+be)\b\s*:?|"
+    r"\banswer\s*(?:is)?\s*[:：=]|\banswer\s*\*\*\s*[:：])",
     re.IGNORECASE,
 )
 _ANSWER_HEADER = re.compile(r"^[#*_\s]*(?:final\s+)?answer[\s*_:：]*$", re.IGNORECASE)

@@ -289,6 +289,7 @@ def normalize(s: str) -> str:
         s = re.sub(r"\\rangle(?![a-zA-Z])", ")", s)
     s = s.replace("\\imath", "i").replace("\\jmath", "j").replace("\\infin", "\\infty")
     s = re.sub(r"\\text\{\s*([a-zA-Z])\s*\}", r"\1", s)  # \mathrm{i}, \text{e}
+    s = re.sub(r"\\text\{([^{}a-zA-Z%]*\d[^{}a-zA-Z%]*)\}", r"\1", s)  # \text{5}, \text{(1, 2)}
     s = re.sub(r"\\text\{\s*(and|or|,)\s*\}", lambda m: "," if m.group(1) == "," else f" {m.group(1)} ", s)
     s = _plain_math_to_latex(s)
     s = _fix_bare_args(s)
@@ -516,6 +517,16 @@ def _unwrap_text(s: str) -> str:
     return s
 
 
+_CHOICE_GOLD_VALUE = re.compile(r"^\(([A-J])\)\s*(.+)$", re.S)
+
+
+def parse_choice_with_value(s: str) -> tuple[str, str] | None:
+    """A gold like ``(A) 5`` / ``\\textbf{(A)}\\ 5``: (letter, value)."""
+    t = re.sub(r"\\text\s*\{([^{}]*)\}", r"\1", s).strip()
+    m = _CHOICE_GOLD_VALUE.match(t)
+    return (m.group(1), m.group(2).strip()) if m else None
+
+
 def parse_choice(s: str, *, gold: bool) -> str | None:
     """The letter of a multiple-choice answer: ``(B)``, ``\\text{(B)}``, ``B``, ``B) 12``.
 
@@ -664,6 +675,7 @@ _EMPTY_WORDS = {
     "none", "no solution", "no solutions", "no real solution", "no real solutions", "no real roots",
     "no roots", "empty set", "the empty set", "no such number", "no such value", "no real number",
 }
+_ALL_REALS = {"all real numbers", "all reals", "real numbers", "all real x", "all real values", "r"}
 _INF = {"\\infty", "+\\infty", "\\infty", "oo", "+oo"}
 
 
@@ -777,6 +789,8 @@ def parse_structure(s: str, depth: int = 0) -> Node:
     if words is not None and not re.search(r"\d", re.sub(r"\\text\{[^{}]*\}", "", s)):
         if words in _EMPTY_WORDS:
             return Seq("set", ())
+        if words in _ALL_REALS:
+            return Seq("tuple", (_scalar("-\\infty"), _scalar("\\infty")), "()")
         return Text(words)
     return _scalar(s)
 
@@ -788,7 +802,7 @@ class TooLarge(Unparseable):
     """The expression would take too long or too much memory to evaluate."""
 
 
-_DECIMAL_LITERAL = re.compile(r"(?<![\w.])(\d+)\.(\d+)(?![\w.])|(?<![\w.])\.(\d+)(?![\w.])")
+_DECIMAL_LITERAL = re.compile(r"(?<![\w.])(\d+)\.(\d+)(?![\d.])|(?<![\w.])\.(\d+)(?![\d.])")
 
 
 def _decimals_to_fractions(s: str) -> str:

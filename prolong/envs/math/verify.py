@@ -58,6 +58,7 @@ from prolong.envs.math.parse import (
     is_simple_lhs,
     normalize,
     parse_choice,
+    parse_choice_with_value,
     parse_number,
     parse_structure,
     squash,
@@ -572,6 +573,12 @@ def judge(gold: str, answer: str, *, use_sympy: bool = True) -> Judgement:
     letter = parse_choice(g, gold=True)
     if letter is not None:
         return Judgement(parse_choice(a, gold=False) == letter, "choice")
+    lettered = parse_choice_with_value(g)
+    if lettered is not None:  # "(A) 5": the letter, or the value itself
+        said = parse_choice(a, gold=False)
+        if said is not None:
+            return Judgement(said == lettered[0], "choice")
+        return judge(lettered[1], answer, use_sympy=use_sympy)
     try:
         gn = parse_structure(g)
     except Unparseable as e:
