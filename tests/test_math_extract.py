@@ -43,6 +43,11 @@ def test_last_boxed_answer_with_nested_braces(response, expected):
         ("The final answer is:\n$$\\frac{3}{5}$$", "\\frac{3}{5}"),
         ("Answer: \\$18.90", "\\$18.90"),
         ("The answer is 3.5.", "3.5"),
+        ("The correct answer is 5.", "5"),
+        ("Answer \\[ 9 \\]", "9"),
+        ("Final Answer: The volume of $ABCDEFGH$ is 120. I hope it is correct.", "120"),
+        ("Final Answer: The largest $n$ is 34.", "34"),
+        ("Final Answer: Jane started growing the culture 3 hours ago. I hope it is correct.", "3"),
     ],
 )
 def test_answer_line_bold_and_minerva_formats(response, expected):
@@ -110,3 +115,9 @@ def test_last_boxed_reads_a_math_solution():
     solution = "We have $x^2 = 4$, so $x = \\pm 2$. The sum is $\\boxed{0}$."
     assert last_boxed(solution) == "0"
     assert last_boxed("no box here") is None
+
+
+def test_chat_template_tokens_end_the_response():
+    response = "So the answer is $\\boxed{2}$. <|im_start|>user\nNext problem... \\boxed{8}"
+    assert extract_answer(response).answer == "2"
+    assert extract_answer("The answer is 7.<|im_end|>\n<|im_start|>user Answer: 9").answer == "7"

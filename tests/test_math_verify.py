@@ -133,6 +133,16 @@ CASES = {
         ("\\sqrt{3}", "\u221a(3)", True), ("\\pi", "\u03c0", True), ("45^\\circ", "45\u00b0", True), ("2\\pi", "2\u03c0", True),
         ("\\sqrt{3}", "\u221a2", False), ("\\frac{1}{2}", "\u00bd", True),
     ],
+    "model-output regressions": [
+        ("16386.20", "\\$16,\\!386.20", True), ("14916", "14 {, }916", True), ("\\frac{5\\sqrt{42}}{27}", "\\frac{10\\sqrt{10.5}}{27}", True),
+        ("x = \\frac13", "x = 5+5+1 = 1/3 \\approx 11", True), ("x = 11", "x = 5+5+1 = 7 =11", True), ("28\\%", "28 percentage", True),
+        ("\\{1\\pm\\sqrt{5},-2\\}", "1+\\sqrt5, 1-\\sqrt5, -2", True), ("2x+4y-3=0", "y=-\\frac{1}{2}x+\\frac{3}{4}", True),
+        ("x^2/4 + y^2/3 = 1", "x^2/16 + y^2/12 = 1/4", True), ("\\tan^2(y)+1", "\\sec^2(y)", True), ("x \\le 5", "5 \\ge x", True),
+        ("\\begin{pmatrix}1 & 2 \\\\3 & 4\\end{pmatrix}", "\\left[\\begin{array}{cc}1 & 2 \\\\3 & 4\\end{array}\\right]", True),
+        ("[-1, -\\frac{1}{2}) \\cup (-\\frac{1}{2}, 0) \\cup (1, \\infty)", "[-1, -\\tfrac12) \\cup (-\\tfrac12, 0) \\cup (1, \\infty)", True),
+        ("\\{-1\\} \\cup [0,7)", "\\{-1\\} \\cup [0,7)", True), ("125", "125\\textnormal{ miles}", True), ("204_5", "204_5", True),
+        ("f(2) < f(1) < f(4)", "f(2) < f(1) < f(4)", True), ("2 \\sin b \\cos a", "2 \\cos a \\sin b", True), ("12", "12\\text{ and }13", False),
+    ],
     "tiny differences": [
         ("\\frac{1}{2004!}", "\\frac{1}{2006!}", False), ("\\frac{1}{2004!}", "1/2004!", True), ("2^{100}", "4^{50}", True),
         ("2^{100}", "1267650600228229401496703205377", False), ("1000001", "1000000", False), ("\\frac{10001}{10000}", "1.001", False),

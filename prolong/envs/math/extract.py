@@ -189,9 +189,10 @@ def last_boxed(text: str) -> str | None:
 
 _ANSWER_PHRASES = re.compile(
     r"(?:final\s+answer\s*(?:is|:|：|=)|\banswers?\s+(?:is|are|would\s+be|should\s+be)\b\s*:?|"
-    r"\banswer\s*(?:is)?\s*[:：=]|\banswer\s*\*\*\s*[:：])",
+    r"\banswer\s*(?:is)?\s*[:：=]|\banswer\s*\*\*\s*[:：]|^\W*answer\s*(?=\$|\\\(|\\\[))",
     re.IGNORECASE,
 )
+_END_TOKENS = re.compile(r"<\|im_end\|>|<\|im_start\|>|<\|endoftext\|>|<\|eot_id\|>|<\|end\|>|<\|user\|>|</s>")
 _ANSWER_HEADER = re.compile(r"^[#*_\s]*(?:final\s+)?answer[\s*_:：]*$", re.IGNORECASE)
 _HOPE = re.compile(r"\s*I hope it is correct\.?\s*$", re.IGNORECASE)
 
@@ -244,7 +245,32 @@ def _cut_statement(rest: str) -> str:
     m = re.search(r"(?<!\d)\.(?:\s|$)|(?<=\d)\.(?:\s+[A-Z]|\s*$)|,?\s+(?:since|because|as|which|where|so that)\s", rest)
     if m:
         rest = rest[: m.start()]
-    return strip_math_delimiters(rest.strip().rstrip(".").strip())
+    rest = strip_math_delimiters(rest.strip().rstrip(".").strip())
+    return _answer_in_sentence(rest)
+
+
+_WORDY = re.compile(r"(?:\b[a-zA-Z]{2,}\b[^$]*){3,}")
+_NUMBER_TOKEN = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?:/\d+)?%?(?![\w.])")
+
+
+def _answer_in_sentence(rest: str) -> str:
+    """"The volume of $ABCD$ is 120" -> "120"; "Jane started 3 hours ago" -> "3"."""
+    plain = re.sub(r"\$[^$]*\$", " ", rest)
+    if not _WORDY.match(plain):
+        return rest
+    m = list(re.finditer(r"\b(?:is|are|equals|was|be)\s+(?:equal\s+to\s+|approximately\s+|about\s+)?", rest))
+    if m:
+        tail = rest[m[-1].end() :].strip()
+        tail_plain = re.sub(r"\$[^$]*\$", " ", tail)
+        if tail and not _WORDY.match(tail_plain):
+            return strip_math_delimiters(tail)
+    spans = re.findall(r"(?<!\\)\$([^$]+)(?<!\\)\$", rest)
+    numbers = _NUMBER_TOKEN.findall(plain)
+    if len(spans) == 1 and not numbers:
+        return spans[0].strip()
+    if len(numbers) == 1 and not spans:
+        return numbers[0]
+    return rest
 
 
 def _nonempty_lines(text: str) -> list[tuple[int, str]]:
@@ -301,6 +327,9 @@ def extract_answer(response: str) -> Extraction:
     if not isinstance(response, str):
         return Extraction(None, None, f"the response is not text ({type(response).__name__})")
     text = response
+    end = _END_TOKENS.search(text, 1)
+    if end:  # a chat template's end token leaked in: the response stops there
+        text = text[: end.start()]
     close = text.rfind("</think>")
     if close >= 0:
         text = text[close + len("</think>") :]

@@ -148,7 +148,7 @@ _TEXT_CMDS = re.compile(
     r"\\(?:textbf|textit|textrm|textnormal|textsf|texttt|mathrm|mathbf|mathit|mathsf|mathtt|mathnormal|boldsymbol|bm|mbox|hbox|operatorname\*?|emph|textup|mathup)(?![a-zA-Z])"
 )
 _DEGREE = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\degree(?![a-zA-Z])|\\textdegree(?![a-zA-Z])|\^\s*\{\s*o\s*\}(?=\s*$)")
-_PERCENT = re.compile(r"\\%|(?<![a-zA-Z\\])(?:percent|pct)(?![a-zA-Z])|\\text\{\s*(?:percent|\\%|%)\s*\}")
+_PERCENT = re.compile(r"\\text\{\s*(?:percent|percentage|\\%|%)\s*\}|\\%|(?<![a-zA-Z\\])(?:percentage|percent|pct)(?![a-zA-Z])")
 _DOLLAR = re.compile(r"\\\$|\$|\\textdollar|\\dollar")
 _PLAIN_FUNCS = re.compile(
     r"(?<![\\a-zA-Z])(arcsin|arccos|arctan|sinh|cosh|tanh|sin|cos|tan|sec|csc|cot|log|ln|exp)(?![a-zA-Z])(?=\s*[\({\d\\a-z])"
@@ -264,11 +264,14 @@ def normalize(s: str) -> str:
     s = s.replace("\r", " ").replace("\n", " ").replace("\t", " ")
     s = _strip_wrappers(s.strip())
     s = _LEADING_SAYS.sub("", s)
-    s = re.sub(r"\\approx(?![a-zA-Z])", "=", s)
+    if "\\approx" in s:
+        i = s.find("\\approx")
+        # "x = 1/3 \approx 0.33" is the exact value; "x \approx 0.33" states the approximation
+        s = s[:i] if "=" in s[:i] else re.sub(r"\\approx(?![a-zA-Z])", "=", s)
     s = _SIZE_CMDS.sub("", s)
     s = _DROP.sub("", s)
     s = _THOUSANDS_SPACE.sub("", s)
-    s = s.replace("{,}", ",")
+    s = re.sub(r"\s*\{\s*,\s*\}\s*", ",", s)
     s = _SPACES.sub(" ", s)
     s = _FRAC_CMDS.sub(r"\\frac", s)
     s = _BINOM_CMDS.sub(r"\\binom", s)
@@ -711,6 +714,17 @@ def _inequality(s: str) -> Node | None:
     return None
 
 
+def _flatten_pm(nodes: Any) -> tuple:
+    """``\\{1 \\pm \\sqrt5, -2\\}`` is the set of three numbers."""
+    out: list = []
+    for n in nodes:
+        if isinstance(n, Seq) and n.kind == "list":
+            out.extend(n.items)
+        else:
+            out.append(n)
+    return tuple(out)
+
+
 @lru_cache(maxsize=8192)
 def parse_structure(s: str, depth: int = 0) -> Node:
     """The structure of a normalised answer (see the module docstring)."""
@@ -723,7 +737,10 @@ def parse_structure(s: str, depth: int = 0) -> Node:
         raise Unparseable(f"answer longer than {MAX_PARSE_CHARS} characters")
     if depth == 0:
         check_brackets(s)
-    # a matrix or a vector
+    # a matrix or a vector (also wrapped: "[\begin{array}...\end{array}]")
+    wrapped = re.fullmatch(r"[\[(]\s*(\\begin\{.*\\end\{[a-zA-Z]+\})\s*[\])]", s, re.S)
+    if wrapped:
+        s = wrapped.group(1)
     m = _MATRIX_RE.match(s)
     if m:
         body = m.group(2).strip().rstrip("\\").strip()
@@ -753,7 +770,7 @@ def parse_structure(s: str, depth: int = 0) -> Node:
         if len(parts) > 1:
             if len(parts) > MAX_ITEMS:
                 raise Unparseable(f"more than {MAX_ITEMS} elements")
-            return Seq("list", tuple(parse_structure(p, depth + 1) for p in parts))
+            return Seq("list", _flatten_pm(parse_structure(p, depth + 1) for p in parts))
     # one bracketed group: tuple, interval, set
     ob = _outer_bracket(s)
     if ob is not None:
@@ -764,7 +781,7 @@ def parse_structure(s: str, depth: int = 0) -> Node:
         if o == "\\{":
             if not inner.strip():
                 return Seq("set", ())
-            return Seq("set", tuple(parse_structure(p, depth + 1) for p in items))
+            return Seq("set", _flatten_pm(parse_structure(p, depth + 1) for p in items))
         if len(items) >= 2 and all(items):
             if o == "\\langle":
                 o, c = "(", ")"
