@@ -43,8 +43,8 @@ def response_of(query: str, prompt: str | None) -> str:
     """The response inside an OpenRLHF query (prompt + response + special tokens).
 
     The prompt is cut where it matches: as a prefix, else (a decode that changed the
-    prompt's whitespace or special tokens) after the prompt's last 64 characters;
-    trailing end-of-turn tokens are dropped.
+    prompt's whitespace or special tokens) after the longest tail of the prompt
+    (64 characters down to 8) found in the query; trailing end-of-turn tokens are dropped.
     """
     text = query
     if prompt:
