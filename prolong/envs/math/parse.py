@@ -139,7 +139,7 @@ _FULLWIDTH_DIGITS = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)})
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SIZE_CMDS = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg|middle)(?![a-zA-Z])\s*")
-_DROP = re.compile(r"(?<!\\)\\(?:displaystyle|textstyle|scriptstyle|limits|nolimits|mathstrut|strut|phantom\{[^{}]*\}|hphantom\{[^{}]*\}|vphantom\{[^{}]*\})(?![a-zA-Z])|\\!")
+_DROP = re.compile(r"(?<!\\)\\(?:displaystyle|textstyle|scriptstyle|limits|nolimits|mathstrut|strut|phantom\{[^{}]*\}|hphantom\{[^{}]*\}|vphantom\{[^{}]*\})(?![a-zA-Z])|\\!\s*")
 _SPACES = re.compile(r"\\(?:quad|qquad|enspace|thinspace|medspace|thickspace|negthinspace)(?![a-zA-Z])|(?<!\\)\\[,;: ]|~")
 _THOUSANDS_SPACE = re.compile(r"(?<=\d)(?:(?<!\\)\\[,;: !]|\{,\}|\s|\\thinspace\s*)+(?=\d{3}(?![\d.]))")
 _FRAC_CMDS = re.compile(r"\\[dtc]frac(?![a-zA-Z])")

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prolong.core import Problem, Reason, Verdict
-from prolong.envs.math.extract import Extraction, extract_answer, last_boxed
+from prolong.envs.math.extract import Extraction, clean_text, extract_answer, extract_boxed
 from prolong.envs.math.parse import (
     Choice,
     Equation,
@@ -171,6 +171,8 @@ def _const_equal(g: Any, a: Any, tol: Any) -> bool:
         g2, a2 = g.doit(), a.doit()
     except Exception:  # noqa: BLE001
         g2, a2 = g, a
+    if g2.has(sympy.zoo, sympy.nan) or a2.has(sympy.zoo, sympy.nan):
+        return False  # 1/0 is not an answer, and two undefined values are not equal
     if g2 == a2:
         return True
     if g2.is_Rational and a2.is_Rational:
@@ -487,6 +489,8 @@ def _cmp_scalar(g: Scalar, a: Scalar, ctx: _Ctx) -> bool | None:
     if squash(g.text) == squash(a.text):
         ctx.used("string")
         return True
+    if ":" in g.text or ":" in a.text:  # times and ratios (12:00, 2:1) compare as written
+        return False
     gnum, anum = parse_number(g.text), parse_number(a.text)
     if gnum is not None and anum is not None:
         ctx.used("numeric")
@@ -547,8 +551,8 @@ def gold_text(answer: Any) -> str | None:
     s = answer.strip()
     if not s:
         return None
-    if ("\\boxed" in s or "\\fbox" in s) and len(s) > 40:
-        boxed = last_boxed(s)
+    if "\\boxed" in s or "\\fbox" in s:  # a solution, or "\boxed{1}\boxed{2}"
+        boxed = extract_boxed(clean_text(s)).answer
         if boxed:
             s = boxed
     return s
