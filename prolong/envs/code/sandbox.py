@@ -305,7 +305,10 @@ def bwrap_argv(bwrap: str, ctrl_fd: int, *, packages: Sequence[str] = (), tmp_mb
     """The bubblewrap command line of one worker."""
     python, prefix = _python_for_sandbox()
     helptext = _bwrap_help(bwrap)
-    argv = [bwrap, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session"]
+    # --as-pid-1: the worker itself is the pid namespace's init. With bwrap's own init as
+    # pid 1, a program could write into that process's memory (/proc/1/mem: same uid,
+    # dumpable) and live on past its verdict, outside its rlimits and seccomp filter.
+    argv = [bwrap, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--as-pid-1"]
     if "--disable-userns" in helptext:
         argv.append("--disable-userns")  # no nested user namespaces (kernel attack surface)
     argv += ["--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox"]
