@@ -3,7 +3,9 @@
 Both score the same labelled corpus (benchmarks/data/math_corpus.py: >1,000 responses
 that look like model output, across every answer class prolong documents, plus a few
 hostile ones), one item at a time on the main thread (math-verify's timeouts use
-signal.alarm, so it must run there). Prints throughput, the ratio, agreement, accuracy
+signal.alarm, so it must run there), interleaved item by item so that machine load
+affects both alike. prolong's sympy stage runs in its worker process while the caller
+waits: one computation at a time for both. Prints throughput, the ratio, agreement, accuracy
 against the labels, a per-class table and the disagreements by class with examples.
 
     python benchmarks/bench_math.py            # add --no-batch to skip prolong.verify_batch
@@ -25,43 +27,59 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from math_corpus import build_corpus  # noqa: E402
 
 
-def run_prolong(corpus: list[dict]) -> tuple[list[bool], list[float], list[str]]:
+def make_prolong():
     from prolong.envs.math import MathVerifier
 
     v = MathVerifier()
-    for g, r in (("\\frac{\\sqrt{3}}{2}", "\\boxed{\\frac{1}{2}\\sqrt3}"), ("x^2-1", "\\boxed{(x-1)(x+1)}"), ("5", "\\boxed{5}")):
-        v(r, g)  # warm-up: imports, the sympy worker
-    out, times, paths = [], [], []
-    for item in corpus:
-        t = time.perf_counter()
-        verdict = v(item["response"], item["gold"])
-        times.append(time.perf_counter() - t)
-        out.append(verdict.correct)
-        paths.append(str(verdict.details.get("path", verdict.reason)))
-    return out, times, paths
+
+    def score(gold: str, response: str) -> tuple[bool, str]:
+        verdict = v(response, gold)
+        return verdict.correct, str(verdict.details.get("path", verdict.reason))
+
+    return score
 
 
-def run_math_verify(corpus: list[dict]) -> tuple[list[bool], list[float]]:
+def make_math_verify():
     import logging
 
     from math_verify import parse, verify
 
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
 
-    def score(gold: str, response: str) -> bool:
+    def score(gold: str, response: str) -> tuple[bool, str]:
         try:
-            return bool(verify(parse("$" + gold + "$"), parse(response)))
+            return bool(verify(parse("$" + gold + "$"), parse(response))), ""
         except Exception:  # noqa: BLE001 - a timeout or parse failure counts as wrong
-            return False
+            return False, ""
 
-    for g, r in (("\\frac{\\sqrt{3}}{2}", "\\boxed{\\frac{1}{2}\\sqrt3}"), ("x^2-1", "\\boxed{(x-1)(x+1)}"), ("5", "\\boxed{5}")):
-        score(g, r)
-    out, times = [], []
-    for item in corpus:
-        t = time.perf_counter()
-        out.append(score(item["gold"], item["response"]))
-        times.append(time.perf_counter() - t)
-    return out, times
+    return score
+
+
+WARM_UP = (("\\frac{\\sqrt{3}}{2}", "\\boxed{\\frac{1}{2}\\sqrt3}"), ("x^2-1", "\\boxed{(x-1)(x+1)}"), ("5", "\\boxed{5}"))
+
+
+def run_both(corpus: list[dict]) -> tuple[list[bool], list[float], list[str], list[bool], list[float]]:
+    """Score every item with both tools, alternating which goes first, so that changes
+    in machine load affect both alike."""
+    p_score, m_score = make_prolong(), make_math_verify()
+    for g, r in WARM_UP:  # imports, the sympy worker, parser caches
+        p_score(g, r)
+        m_score(g, r)
+    p_out, p_t, p_paths, m_out, m_t = [], [], [], [], []
+    for k, item in enumerate(corpus):
+        order = ((p_score, True), (m_score, False)) if k % 2 == 0 else ((m_score, False), (p_score, True))
+        for score, is_prolong in order:
+            t = time.perf_counter()
+            ok, path = score(item["gold"], item["response"])
+            dt = time.perf_counter() - t
+            if is_prolong:
+                p_out.append(ok)
+                p_t.append(dt)
+                p_paths.append(path)
+            else:
+                m_out.append(ok)
+                m_t.append(dt)
+    return p_out, p_t, p_paths, m_out, m_t
 
 
 def answer_of(item: dict) -> str:
@@ -85,8 +103,7 @@ def main(argv: list[str] | None = None) -> int:
           f"({sum(labels[i] for i in realistic)} right, {len(realistic) - sum(labels[i] for i in realistic)} wrong or no answer), "
           f"{len(hostile)} hostile; {len({c['gold'] for c in corpus})} distinct golds")
 
-    p_out, p_t, p_paths = run_prolong(corpus)
-    m_out, m_t = run_math_verify(corpus)
+    p_out, p_t, p_paths, m_out, m_t = run_both(corpus)
 
     def rate(times: list[float], idx: list[int]) -> float:
         return len(idx) / max(sum(times[i] for i in idx), 1e-9)
@@ -127,7 +144,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{cls:18}{len(idx):>5}{acc(p_out, idx):>13.1%}{acc(m_out, idx):>17.1%}"
               f"{sum(p_out[i] == m_out[i] for i in idx) / len(idx):>8.0%}")
 
-    print("\ndisagreements by class (label = intended truth):")
+    # where math-verify is wrong on an answer it gets right in another presentation, the
+    # disagreement is about reading the final answer, not about equivalence
+    by_answer: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, c in enumerate(corpus):
+        if "answer" in c:
+            by_answer[(c["gold"], c["answer"])].append(i)
+    extraction = [i for i in range(len(corpus)) if p_out[i] != m_out[i] and "answer" in corpus[i]
+                  and any(m_out[j] == labels[j] for j in by_answer[(corpus[i]["gold"], corpus[i]["answer"])])]
+    print(f"\nof the disagreements, {len(extraction)} are on (gold, answer) pairs that math-verify scores right in "
+          f"another presentation style, i.e. about reading the final answer:")
+    for style, n in Counter(corpus[i]["style"] for i in extraction).most_common():
+        print(f"    {n:4}  {style}")
+    print("\ndisagreements by class (label = intended truth; [presentation style]):")
     for cls, idx in by_cls.items():
         dis = [i for i in idx if p_out[i] != m_out[i]]
         if not dis:
@@ -141,8 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             if key in seen:
                 continue
             seen.add(key)
-            print(f"    gold {corpus[i]['gold']!r:34} answer {answer_of(corpus[i])!r:36} label {labels[i]!s:5} "
-                  f"prolong {p_out[i]!s:5} math-verify {m_out[i]!s:5}")
+            print(f"    gold {corpus[i]['gold']!r:30} answer {answer_of(corpus[i])!r:32} label {labels[i]!s:5} "
+                  f"prolong {p_out[i]!s:5} math-verify {m_out[i]!s:5} [{corpus[i].get('style', '-')}]")
             shown += 1
             if shown >= args.examples:
                 break

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 
-__all__ = ["PROBLEMS", "build_corpus", "HOSTILE"]
+__all__ = ["PROBLEMS", "STYLES", "build_corpus", "HOSTILE"]
 
 # class -> list of (gold, [correct answers], [wrong answers])
 PROBLEMS: dict[str, list[tuple[str, list[str], list[str]]]] = {
@@ -160,10 +160,27 @@ def _reasoning(rng: random.Random, n: int) -> str:
     return "\n\n".join(lines)
 
 
-def _present(rng: random.Random, answer: str, wrong_decoy: str) -> str:
-    """A response ending with ``answer`` in one of several realistic styles."""
-    body = _reasoning(rng, rng.randint(2, 7))
+STYLES = (
+    "boxed after 'the final answer is'",
+    "**Final Answer** then \\[\\boxed{}\\]",
+    "plain 'Answer:' line",
+    "Minerva 'The final answer is $x$. I hope it is correct.'",
+    "</think> then a box",
+    "'So the answer is' and a box",
+    "an abandoned box, then the final box",
+    "'**Answer:** $x$'",
+    "$$\\boxed{}$$ on its own line",
+)
+
+
+def _present(rng: random.Random, answer: str, wrong_decoy: str) -> tuple[str, int]:
+    """A response ending with ``answer`` in one of several realistic styles (and the style)."""
     style = rng.randrange(9)
+    return _styled(rng, answer, wrong_decoy, style), style
+
+
+def _styled(rng: random.Random, answer: str, wrong_decoy: str, style: int) -> str:
+    body = _reasoning(rng, rng.randint(2, 7))
     if style == 0:
         return f"{body}\n\nTherefore, the final answer is $\\boxed{{{answer}}}$."
     if style == 1:
@@ -217,10 +234,12 @@ def build_corpus(seed: int = 0, responses_per_problem: int = 16, hostile: bool =
                     items.append({"response": rng.choice(NO_ANSWER), "gold": gold, "label": False, "cls": "no_answer"})
                 elif roll < 0.62 or k < len(rights):
                     ans = rights[k % len(rights)] if k < len(rights) else rng.choice(rights)
-                    items.append({"response": _present(rng, ans, decoy), "gold": gold, "label": True, "cls": cls, "answer": ans})
+                    response, style = _present(rng, ans, decoy)
+                    items.append({"response": response, "gold": gold, "label": True, "cls": cls, "answer": ans, "style": STYLES[style]})
                 else:
                     ans = rng.choice(wrongs)
-                    items.append({"response": _present(rng, ans, rights[0]), "gold": gold, "label": False, "cls": cls, "answer": ans})
+                    response, style = _present(rng, ans, rights[0])
+                    items.append({"response": response, "gold": gold, "label": False, "cls": cls, "answer": ans, "style": STYLES[style]})
     if hostile:
         for gold, resp, label in HOSTILE:
             items.append({"response": resp, "gold": gold, "label": label, "cls": "hostile"})
