@@ -4,7 +4,8 @@ An answer string (gold or extracted) goes through :func:`normalize` (unicode, sp
 ``\\left``, ``\\dfrac``, currency, trailing punctuation, thousands separators, ...) and
 :func:`parse_structure`, which returns a small tree of plain, picklable nodes:
 
-* :class:`Choice` a multiple-choice letter; :class:`Text` words (``\\text{Monday}``);
+* :class:`Text` words (``\\text{Monday}``) (multiple-choice letters are read by
+  :func:`parse_choice` before the structure);
 * :class:`Scalar` one expression (with ``percent`` / ``degree`` flags and units removed);
 * :class:`Equation` ``lhs = rhs``;
 * :class:`Seq` a tuple (ordered, with its brackets: intervals are 2-tuples with mixed
@@ -26,7 +27,6 @@ from typing import Any, Union as _U
 
 __all__ = [
     "Unparseable",
-    "Choice",
     "Text",
     "Scalar",
     "Equation",
@@ -58,11 +58,6 @@ class Unparseable(ValueError):
 
 
 # --------------------------------------------------------------------------- nodes
-
-
-@dataclass(frozen=True)
-class Choice:
-    letter: str
 
 
 @dataclass(frozen=True)
@@ -105,7 +100,7 @@ class Matrix:
     rows: tuple  # tuple of tuples of nodes
 
 
-Node = _U[Choice, Text, Scalar, Equation, Relation, Seq, Union, Matrix]
+Node = _U[Text, Scalar, Equation, Relation, Seq, Union, Matrix]
 
 
 @dataclass(frozen=True)
@@ -413,7 +408,6 @@ def _outer_bracket(s: str) -> tuple[str, str, str] | None:
 
 # --------------------------------------------------------------------------- numbers
 
-_INT = r"\d+"
 _NUM_RE = re.compile(r"^([+-]?)(\d+(?:\.\d*)?|\.\d+)$")
 _THOUSANDS_RE = re.compile(r"^([+-]?)(\d{1,3}(?:,\d{3})+)(\.\d+)?$")
 _FRAC_RE = re.compile(r"^([+-]?)\\frac\{\s*([+-]?)\s*(\d+)\s*\}\{\s*([+-]?)\s*(\d+)\s*\}$")
@@ -581,7 +575,6 @@ _UNIT_TAIL = re.compile(
     r"(?:\s*\^\s*\{?\s*[23]\s*\}?)?\s*$",
     re.IGNORECASE,
 )
-_UNIT_IN_TEXT_ONLY = re.compile(r"^\s*(?:" + _UNIT_WORDS + r")\s*$", re.IGNORECASE)
 
 
 def strip_units(s: str) -> str:
@@ -679,7 +672,6 @@ _EMPTY_WORDS = {
     "no roots", "empty set", "the empty set", "no such number", "no such value", "no real number",
 }
 _ALL_REALS = {"all real numbers", "all reals", "real numbers", "all real x", "all real values", "r"}
-_INF = {"\\infty", "+\\infty", "\\infty", "oo", "+oo"}
 
 
 def _inequality(s: str) -> Node | None:

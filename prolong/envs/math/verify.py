@@ -18,8 +18,8 @@ Tolerance policy (also in docs/math.md):
 * exact values are compared exactly: ``0.5 == 1/2``, but ``0.333 != 1/3`` and
   ``0.142857 != 1/7``; ``1/2004!`` is not ``1/2006!``;
 * a gold written as a decimal is taken as rounded: an answer within half a unit of
-  its last digit is right (gold ``0.33`` accepts ``1/3``, ``0.333``, ``0.334`` is
-  wrong... ``0.3349`` is not within 0.005 of 0.33, so it is wrong too);
+  its last digit is right (gold ``0.33`` accepts ``1/3``, ``0.333`` and ``0.334``, not
+  ``0.34`` or ``0.3``);
 * ``%`` is an optional unit: gold ``50\\%`` accepts ``50\\%``, ``50`` and ``0.5``;
   gold ``0.5`` accepts ``50\\%``;
 * ``^\\circ`` is an optional unit: gold ``30^\\circ`` accepts ``30`` and ``\\pi/6``
@@ -42,7 +42,6 @@ from typing import Any
 from prolong.core import Problem, Reason, Verdict
 from prolong.envs.math.extract import Extraction, clean_text, extract_answer, extract_boxed
 from prolong.envs.math.parse import (
-    Choice,
     Equation,
     Matrix,
     Node,
