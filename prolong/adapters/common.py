@@ -346,13 +346,17 @@ def score_many(
     problems: Sequence[Problem | None] | None = None,
     *,
     parallel: bool = True,
+    backend: str = "pool",
 ) -> list[Verdict]:
     """Verdicts for rows of possibly different domains, in order.
 
     Rows are grouped by domain and each group goes through :func:`prolong.verify_batch`
     (worker processes with killable deadlines) when ``parallel``, else through
-    :func:`prolong.verify` one by one in this thread.
+    :func:`prolong.verify` one by one in this thread. ``backend="ray"`` sends each group
+    to :func:`prolong.adapters.ray.verify_batch_ray` (the Ray cluster this process is in).
     """
+    if backend not in ("pool", "thread", "ray"):
+        raise ValueError(f"backend must be 'pool', 'thread' or 'ray', got {backend!r}")
     import prolong
     from prolong.core import get_verifier
 
@@ -374,8 +378,17 @@ def score_many(
         get_verifier(domain)  # an unknown domain is the caller's mistake: KeyError naming the known ones
     for domain, idx in groups.items():
         verdicts: list[Verdict] | None = None
-        if parallel and len(idx) > 1 and pool_safe(get_verifier(domain)):
-            warm_default_pool()
+        verifier = get_verifier(domain)
+        own_batch = hasattr(verifier, "verify_batch")
+        if backend == "ray":
+            from prolong.adapters.ray import verify_batch_ray
+
+            verdicts = verify_batch_ray(
+                domain, [responses[i] for i in idx], [answers[i] for i in idx], [probs[i] for i in idx]
+            )
+        elif parallel and backend == "pool" and len(idx) > 1 and (own_batch or pool_safe(verifier)):
+            if not own_batch:
+                warm_default_pool()
             try:
                 verdicts = prolong.verify_batch(
                     domain, [responses[i] for i in idx], [answers[i] for i in idx], [probs[i] for i in idx]

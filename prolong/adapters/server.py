@@ -149,9 +149,13 @@ class Verification:
         t0 = time.perf_counter()
         try:
             (out,) = pool.map(_verify_item, [(domain, response, answer, problem)], timeout=self.config.timeout)
+            dt = time.perf_counter() - t0
+            if isinstance(out, (CallTimeout, CallError)):
+                # a killed worker was replaced: let the new one start (imports) before this
+                # slot takes an item whose deadline would otherwise include that start
+                pool.map(_ready, [()], timeout=600)
         finally:
             self._free.put(pool)
-        dt = time.perf_counter() - t0
         if isinstance(out, CallTimeout):
             return Verdict.wrong(Reason.TIMEOUT, seconds=out.seconds).to_dict(), dt
         if isinstance(out, CallError):

@@ -97,6 +97,7 @@ def compute_score(
     extra_infos: Sequence[Any] | None = None,
     domain: str | None = None,
     return_dict: bool = True,
+    backend: str = "pool",
     **kwargs: Any,
 ) -> float | dict[str, Any] | list[float | dict[str, Any]]:
     """verl's custom reward function: one row, or a batch when called with the plural
@@ -104,12 +105,14 @@ def compute_score(
 
     Returns ``{"score": reward in [0, 1], "acc": full marks, "pred": extracted answer,
     "reason": why reward was lost}`` (``return_dict=False``: the float). ``domain`` is
-    the fallback for data sources prolong does not know. Extra keywords verl adds
+    the fallback for data sources prolong does not know; ``backend`` (batches only):
+    ``"pool"`` (worker processes, default), ``"ray"`` (the Ray cluster) or ``"thread"``.
+    Extra keywords verl adds
     (``sandbox_fusion_url``, ``reward_router_address``, ...) are ignored.
     """
     if solution_strs is not None or data_sources is not None:
         return compute_score_batch(
-            data_sources, solution_strs, ground_truths, extra_infos, domain=domain, return_dict=return_dict
+            data_sources, solution_strs, ground_truths, extra_infos, domain=domain, return_dict=return_dict, backend=backend
         )
     if solution_str is None:
         raise TypeError("compute_score needs solution_str (one row) or solution_strs (a batch)")
@@ -125,11 +128,13 @@ def compute_score_batch(
     *,
     domain: str | None = None,
     return_dict: bool = True,
-    parallel: bool = True,
+    backend: str = "pool",
     **kwargs: Any,
 ) -> list[float | dict[str, Any]]:
     """The batched form for ``reward_model.reward_manager=batch``: rows are grouped by
-    domain and scored with :func:`prolong.verify_batch` (parallel worker processes)."""
+    domain and scored with :func:`prolong.verify_batch` (parallel worker processes), or
+    with ``backend="ray"`` spread over the Ray cluster verl runs on
+    (:func:`prolong.adapters.ray.verify_batch_ray`); ``backend="thread"`` scores in this thread."""
     if solution_strs is None or ground_truths is None:
         raise TypeError("compute_score_batch needs solution_strs and ground_truths")
     n = len(solution_strs)
@@ -147,7 +152,7 @@ def compute_score_batch(
         domains.append(d)
         answers.append(a)
         problems.append(p)
-    verdicts = score_many(domains, [str(s) for s in solution_strs], answers, problems, parallel=parallel)
+    verdicts = score_many(domains, [str(s) for s in solution_strs], answers, problems, backend=backend)
     return [verdict_to_score(v, return_dict) for v in verdicts]
 
 
