@@ -102,13 +102,14 @@ CASES = {
     "degrees": [
         ("30^\\circ", "30", True), ("30^\\circ", "30^{\\circ}", True), ("30^\\circ", "30 degrees", True),
         ("30^\\circ", "\\frac{\\pi}{6}", True), ("30^\\circ", "60^\\circ", False), ("\\frac{\\pi}{6}", "30^\\circ", True),
-        ("\\frac{\\pi}{6}", "30", False), ("120^\\circ", "\\frac{\\pi}{3}", False),
+        ("\\frac{\\pi}{6}", "30", False), ("120^\\circ", "\\frac{\\pi}{3}", False), ("\\frac{\\pi}{6}", "30 degrees", True),
     ],
     "units and text": [
         ("5", "5 \\text{ cm}", True), ("5", "5\\text{ cm}^2", True), ("5", "5 dollars", True), ("5", "\\$5", True),
         ("18.90", "\\$18.90", True), ("5", "6 \\text{ cm}", False), ("\\text{Monday}", "Monday", True),
         ("\\text{Monday}", "\\text{Tuesday}", False), ("\\text{no solution}", "No solution", True), ("\\$42", "42", True),
-        ("12\\pi", "12 \\pi \\text{ cm}^2", True),
+        ("12\\pi", "12 \\pi \\text{ cm}^2", True), ("1000", "1,000 dollars", True), ("2x + h", "h + 2x", True),
+        ("\\mathbb{R}", "all real numbers", True),
     ],
     "multiple choice": [
         ("\\text{(C)}", "C", True), ("\\text{(C)}", "(C)", True), ("\\text{(C)}", "\\textbf{(C)}", True),

@@ -143,6 +143,7 @@ _TEXT_CMDS = re.compile(
     r"\\(?:textbf|textit|textrm|textnormal|textsf|texttt|mathrm|mathbf|mathit|mathsf|mathtt|mathnormal|boldsymbol|bm|mbox|hbox|operatorname\*?|emph|textup|mathup)(?![a-zA-Z])"
 )
 _DEGREE = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\degree(?![a-zA-Z])|\\textdegree(?![a-zA-Z])|\^\s*\{\s*o\s*\}(?=\s*$)")
+_DEGREE_WORD = re.compile(r"(?<=[\d}])\s*(?:\\text\{\s*(?:degrees?|deg)\.?\s*\}|(?:degrees?|deg)(?![a-zA-Z]))")
 _PERCENT = re.compile(r"\\text\{\s*(?:percent|percentage|\\%|%)\s*\}|\\%|(?<![a-zA-Z\\])(?:percentage|percent|pct)(?![a-zA-Z])")
 _DOLLAR = re.compile(r"\\\$|\$|\\textdollar|\\dollar")
 _PLAIN_FUNCS = re.compile(
@@ -273,6 +274,7 @@ def normalize(s: str) -> str:
     s = _TEXT_CMDS.sub(r"\\text", s)
     s = s.replace("\\text {", "\\text{")
     s = _DEGREE.sub("°", s)
+    s = _DEGREE_WORD.sub("°", s)
     s = _PERCENT.sub("%", s)
     s = _DOLLAR.sub("", s)
     s = s.replace("\\lt", "<").replace("\\gt", ">").replace("\\leqslant", "\\le").replace("\\geqslant", "\\ge")
@@ -589,10 +591,8 @@ def strip_units(s: str) -> str:
             # \text{...} after a number is a unit unless it holds math or "or"/"and"
             if re.search(r"\d|\\|=|\bor\b|\band\b", inner):
                 break
-        else:
-            # a plain word after a number must be a known unit and preceded by a digit or space
-            if not re.search(r"[\d\s}]$", s[: m.start() + 1]) and not s[: m.start()].endswith(" "):
-                break
+        elif not re.search(r"[\d})]$", s[: m.start()].rstrip()):
+            break  # a plain unit word only follows a number: "5 cm", not "all real numbers"
         s = s[: m.start()].rstrip()
     return s
 
@@ -729,6 +729,7 @@ def parse_structure(s: str, depth: int = 0) -> Node:
         raise Unparseable(f"answer longer than {MAX_PARSE_CHARS} characters")
     if depth == 0:
         check_brackets(s)
+        s = strip_units(s) or s  # "1,000 dollars" before "," splits it
     # a matrix or a vector (also wrapped: "[\begin{array}...\end{array}]")
     wrapped = re.fullmatch(r"[\[(]\s*(\\begin\{.*\\end\{[a-zA-Z]+\})\s*[\])]", s, re.S)
     if wrapped:

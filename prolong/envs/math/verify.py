@@ -522,10 +522,10 @@ def _cmp_equation(g: Equation, a: Equation, ctx: _Ctx) -> bool | None:
     import sympy
 
     try:
-        d1 = sympy.expand(to_sympy(g.lhs) - to_sympy(g.rhs))
+        d1 = to_sympy(g.lhs) - to_sympy(g.rhs)
     except Unparseable:
         raise _GoldUnparseable(f"{g.lhs} = {g.rhs}") from None
-    d2 = sympy.expand(to_sympy(a.lhs) - to_sympy(a.rhs))
+    d2 = to_sympy(a.lhs) - to_sympy(a.rhs)
     return _proportional(d1, d2)
 
 
