@@ -604,3 +604,47 @@ def test_the_verdict_reason_names_the_limit_not_a_crash(verifier):
 def test_hostile_results_are_json_serialisable_verdicts(verifier):
     v = assert_contained(verifier, "import sys\nsys.stdout.buffer.write(bytes(range(256)) * 10)")
     json.dumps(v.to_dict())
+
+
+def test_signals_through_sigio_ownership_and_renicing_the_user_fail(verifier):
+    program = """
+import ctypes, fcntl, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+r, w = os.pipe()
+out = []
+for cmd in (fcntl.F_SETOWN, 10):  # F_SETOWN, F_SETSIG
+    out.append(libc.syscall(72, r, cmd | (1 << 32), 1))  # upper bits set: the kernel ignores them
+out.append(libc.setpriority(2, 0, 19))  # PRIO_USER: every process of this uid
+out.append(libc.syscall(251, 3, 0, 7))  # ioprio_set(IOPRIO_WHO_USER, 0, ...)
+print(*out)
+"""
+    assert_contained(verifier, program)
+    raw = verifier.run_program(program, {"inputs": [""], "outputs": [""]})[0].stdout.decode().split()
+    assert raw == ["-1"] * 4, raw
+    assert verifier(fenced("a, b = map(int, input().split())\nprint(a + b)"), STDIO).reward == 1.0
+
+
+def test_sysv_shared_memory_cannot_outlive_the_run(verifier):
+    program = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+print(libc.shmget(0, 256 << 20, 0o1600), libc.msgget(0, 0o1600), libc.semget(0, 1, 0o1600))
+"""
+    assert_contained(verifier, program)
+    raw = verifier.run_program(program, {"inputs": [""], "outputs": [""]})[0].stdout.decode().split()
+    assert raw == ["-1", "-1", "-1"], raw
+
+
+def test_a_deep_directory_tree_in_tmp_is_removed(verifier):
+    program = """
+import os
+os.chdir("/tmp")
+for i in range(3000):
+    os.mkdir("d")
+    os.chdir("d")
+open("deep", "w").write("x")
+os.chmod(".", 0)
+"""
+    assert_contained(verifier, program)
+    raw = verifier.run_program("import os\nprint(os.listdir('/tmp'))", {"inputs": [""], "outputs": [""]})
+    assert raw[0].stdout == b"[]\n"

@@ -188,6 +188,29 @@ def test_a_dead_worker_is_replaced_and_the_next_run_is_unaffected():
     assert pool._workers[0] is not victim and pool._workers[0].alive()
 
 
+def test_sandboxes_die_with_the_process_that_started_them(tmp_path):
+    script = tmp_path / "host.py"
+    script.write_text(
+        "import os, sys\n"
+        "from prolong.envs.code import CodeVerifier\n"
+        "v = CodeVerifier(processes=2)\n"
+        "v.pool.start()\n"
+        "assert v('```python\\nprint(1)\\n```', {'inputs': [''], 'outputs': ['1']}).reward == 1.0\n"
+        "print(' '.join(str(w.proc.pid) for w in v.pool._workers), flush=True)\n"
+        "os._exit(0)  # no cleanup at all\n"
+    )
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    pids = [int(p) for p in out.stdout.split()]
+    assert len(pids) == 2, out.stderr
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") for p in pids):
+        time.sleep(0.05)
+    assert not any(os.path.exists(f"/proc/{p}") for p in pids)
+
+
 def test_verifier_pickles_without_its_sandboxes(verifier):
     clone = pickle.loads(pickle.dumps(verifier))
     assert clone._pool is None and clone.limits == verifier.limits

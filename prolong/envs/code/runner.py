@@ -70,6 +70,8 @@ def main():
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     # Orphans of a child are re-parented to us, so we can wait until every one is dead.
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    # As the pid namespace's init we only get the signals we handle: handle none.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     msg, fds = _recv(ctrl)
     for fd in fds:
         os.close(fd)
@@ -119,8 +121,8 @@ def main():
         for fd in fds:
             os.close(fd)
         status = _supervise(ctrl, req, pid, started)
-        if clean_workdir:
-            _clean(workdir)
+        if clean_workdir and not _clean(workdir):
+            status["clean"] = False  # too much left behind: the host replaces this sandbox
         ctrl.send(json.dumps(status).encode())
 
 
@@ -155,8 +157,9 @@ def _supervise(ctrl, req, pid, started):
             msg, fds = _recv(ctrl)
             for fd in fds:
                 os.close(fd)
-            if not msg:
-                os._exit(0)  # the host is gone: so are we (and, with us, the sandbox)
+            if not msg:  # the host is gone: so are we, and everything the program started
+                _kill_all(pid)
+                os._exit(0)
             if msg == f"kill {req['id']}".encode():
                 killed = True
                 break
@@ -256,27 +259,41 @@ def _decode(st):
     return None, None
 
 
-def _clean(workdir):
-    """Remove whatever the last program left in the work directory."""
-    try:
-        entries = list(os.scandir(workdir))
-    except OSError:
-        return
-    for entry in entries:
-        _remove(entry.path)
+def _clean(workdir, budget=2.0, max_entries=100000):
+    """Empty the work directory; False when what is left is too much to remove quickly.
 
-
-def _remove(path):
-    try:
-        if os.path.isdir(path) and not os.path.islink(path):
-            os.chmod(path, 0o700)
-            for entry in os.scandir(path):
-                _remove(entry.path)
-            os.rmdir(path)
-        else:
-            os.unlink(path)
-    except OSError:
-        pass
+    Deep trees are flattened (sub-directories renamed to the top) so paths stay short and
+    nothing recurses; directories a program made unreadable are chmod-ed back (same uid).
+    """
+    deadline = time.monotonic() + budget
+    count = moved = 0
+    while True:
+        try:
+            entries = list(os.scandir(workdir))
+        except OSError:
+            return False
+        if not entries:
+            return True
+        for entry in entries:
+            count += 1
+            if count > max_entries or time.monotonic() > deadline:
+                return False
+            try:
+                if not entry.is_dir(follow_symlinks=False):
+                    os.unlink(entry.path)
+                    continue
+                os.chmod(entry.path, 0o700)
+                for sub in os.scandir(entry.path):
+                    count += 1
+                    if sub.is_dir(follow_symlinks=False):
+                        os.chmod(sub.path, 0o700)
+                        moved += 1
+                        os.rename(sub.path, os.path.join(workdir, f".prolong-clean-{moved}"))
+                    else:
+                        os.unlink(sub.path)
+                os.rmdir(entry.path)
+            except OSError:
+                pass
 
 
 # --------------------------------------------------------------------------- the child
@@ -341,6 +358,7 @@ def _child_main(req, fds, libc, prog, workdir):
     import types
 
     random.seed()
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # the worker ignores it; programs get Python's default
     sys.argv = ["solution.py"]
     sys.stdin = sys.__stdin__ = io.TextIOWrapper(
         io.BufferedReader(io.FileIO(0, "r", closefd=False), 1 << 16), encoding="utf-8", errors="surrogateescape"

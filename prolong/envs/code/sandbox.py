@@ -215,9 +215,10 @@ def child_seccomp_filter() -> bytes | None:
 
     Default allow; denied (EPERM unless noted): sockets other than AF_UNIX (EAFNOSUPPORT),
     ptrace and reading/writing other processes' memory, signals to any process but the
-    caller's own group (so not the worker, init or ``kill(-1)``), changing other processes'
-    limits or scheduling, mounts and namespaces (``clone`` with namespace flags; ``clone3``
-    gets ENOSYS so libc falls back to ``clone``), keyrings, bpf, perf events, userfaultfd,
+    caller's own group (so not the worker or ``kill(-1)``; nor SIGIO ownership), changing
+    other processes' (or the user's) limits, priority or scheduling, SysV IPC and POSIX
+    message queues, mounts and namespaces (``clone`` with namespace flags; ``clone3`` gets
+    ENOSYS so libc falls back to ``clone``), keyrings, bpf, perf events, userfaultfd,
     io_uring, kernel modules, kexec, reboot, swap, clocks, raw I/O ports, handles, mknod
     and terminal injection (TIOCSTI).
     """
@@ -253,8 +254,22 @@ def child_seccomp_filter() -> bytes | None:
     for name in ("prlimit64", "sched_setaffinity", "sched_setscheduler", "sched_setparam", "sched_setattr",
                  "migrate_pages", "move_pages"):
         rule(eperm, name, sc.Arg(0, sc.NE, 0))  # only on itself
+    # setpriority(PRIO_USER, 0, 19) would renice the worker (same uid): only PRIO_PROCESS of itself
+    rule(eperm, "setpriority", sc.Arg(0, sc.NE, 0))
     rule(eperm, "setpriority", sc.Arg(1, sc.NE, 0))
+    rule(eperm, "ioprio_set", sc.Arg(0, sc.NE, 1))  # IOPRIO_WHO_PROCESS
     rule(eperm, "ioprio_set", sc.Arg(1, sc.NE, 0))
+    # SysV IPC objects and POSIX message queues outlive the process (in the worker's ipc
+    # namespace): state between runs and memory no rlimit bounds.
+    for name in ("shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semtimedop", "semctl", "msgget",
+                 "msgsnd", "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive",
+                 "mq_notify", "mq_getsetattr"):
+        rule(eperm, name)
+    # SIGIO/SIGURG ownership would let a program signal another process of the same uid
+    for cmd in (8, 10, 15):  # F_SETOWN, F_SETSIG, F_SETOWN_EX
+        rule(eperm, "fcntl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, cmd))  # the kernel reads an unsigned int
+    for cmd in (0x8901, 0x8902):  # FIOSETOWN, SIOCSPGRP
+        rule(eperm, "ioctl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, cmd))
     for flag in (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000, 0x00000080):
         # CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET, NEWTIME
         rule(eperm, "clone", sc.Arg(0, sc.MASKED_EQ, flag, flag))
