@@ -562,7 +562,17 @@ def judge(gold: str, answer: str, *, use_sympy: bool = True) -> Judgement:
 
     With ``use_sympy=False`` the result may be undecided (``correct is None``): the
     caller then runs the sympy stage (in a worker, see :class:`MathVerifier`).
+    Never raises: an unexpected error is a wrong answer with reason ``verifier error``.
     """
+    try:
+        return _judge(gold, answer, use_sympy)
+    except RecursionError:
+        return Judgement(False, "parse", "answer nested too deeply", Reason.UNPARSEABLE)
+    except Exception as e:  # noqa: BLE001 - hostile text must not crash the caller
+        return Judgement(False, "parse", f"{type(e).__name__}: {str(e)[:200]}", Reason.ERROR)
+
+
+def _judge(gold: str, answer: str, use_sympy: bool) -> Judgement:
     if len(gold) > MAX_GOLD_CHARS:
         same = squash(normalize(gold[:MAX_GOLD_CHARS])) == squash(normalize(answer[:MAX_GOLD_CHARS])) and gold == answer
         return Judgement(same, "string", "the gold is too long to parse; compared as a string")
@@ -581,7 +591,7 @@ def judge(gold: str, answer: str, *, use_sympy: bool = True) -> Judgement:
         said = parse_choice(a, gold=False)
         if said is not None:
             return Judgement(said == lettered[0], "choice")
-        return judge(lettered[1], answer, use_sympy=use_sympy)
+        return _judge(lettered[1], answer, use_sympy)
     try:
         gn = parse_structure(g)
     except Unparseable as e:
@@ -780,6 +790,14 @@ class MathVerifier:
 
     # the in-process stage ------------------------------------------------------
     def _first_stage(self, response: Any, answer: Any) -> tuple[Verdict | None, str | None, Extraction | None, str | None]:
+        try:
+            return self._first_stage_unguarded(response, answer)
+        except Exception as e:  # noqa: BLE001 - hostile text must not crash the caller
+            return Verdict.wrong(Reason.ERROR, None, note=f"{type(e).__name__}: {str(e)[:200]}"), None, None, None
+
+    def _first_stage_unguarded(
+        self, response: Any, answer: Any
+    ) -> tuple[Verdict | None, str | None, Extraction | None, str | None]:
         gold = gold_text(answer)
         if gold is None:
             return Verdict.wrong(Reason.INVALID_ANSWER, None, note=f"no usable gold answer: {answer!r:.80}"), None, None, None
