@@ -64,6 +64,11 @@ def test_call_based_print_instead_of_return_is_wrong(verifier):
     assert v.details["tests"][0]["status"] == "wrong answer"
 
 
+def test_numpy_and_fraction_return_values_compare_by_value(verifier):
+    program = "import numpy as np\nfrom fractions import Fraction\ndef f(a):\n    return [np.int64(a), np.array([a, a]), Fraction(a, 2)]"
+    assert verifier(fenced(program), {"fn_name": "f", "inputs": [[3]], "outputs": [[3, [3, 3], 1.5]]}).reward == 1.0
+
+
 def test_tuple_return_compares_as_a_list(verifier):
     tests = {"fn_name": "pair", "inputs": [[1]], "outputs": [[1, 2]]}
     assert verifier(fenced("def pair(x):\n    return (x, x + 1)"), tests).reward == 1.0
@@ -141,6 +146,24 @@ if __name__ == "__main__":
 """
     v = verifier(fenced(program), {"inputs": ["20000\n"], "outputs": ["200010000 20000\n"]})
     assert v.reward == 1.0, v.details
+
+
+def test_competitive_programming_habits_work(verifier):
+    """exit() (a site builtin), raising the stack limit, deep recursion on the main thread."""
+    program = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_STACK, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+sys.setrecursionlimit(10**6)
+def depth(n):
+    return 0 if n == 0 else 1 + depth(n - 1)
+n = int(input())
+print(depth(n))
+exit()
+print("unreachable")
+"""
+    v = verifier(fenced(program), {"inputs": ["100000\n"], "outputs": ["100000\n"]})
+    assert v.reward == 1.0, v.details
+    assert verifier(fenced("print(7)\nquit(0)"), {"inputs": [""], "outputs": ["7"]}).reward == 1.0
 
 
 def test_no_program_is_no_answer_and_runs_nothing(verifier):

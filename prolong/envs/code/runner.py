@@ -97,6 +97,12 @@ def main():
             __import__(name)
         except Exception:
             pass
+    # -S skips site, which is what defines exit() and quit(); honest programs call them.
+    import _sitebuiltins
+    import builtins
+
+    builtins.exit = _sitebuiltins.Quitter("exit", "Ctrl-D (i.e. EOF)")
+    builtins.quit = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")
     import gc
 
     gc.collect()
@@ -343,7 +349,9 @@ def _child_main(req, fds, libc, prog, workdir):
     _limit(resource.RLIMIT_NOFILE, int(req["nofile"]))
     _limit(resource.RLIMIT_FSIZE, int(req["fsize"]))
     _limit(resource.RLIMIT_NPROC, int(req["nproc"]))
-    _limit(resource.RLIMIT_STACK, int(req["stack"]))
+    # the stack's hard limit stays: programs that raise their stack limit (a common idiom
+    # before deep recursion) still fit in the address-space limit
+    _limit(resource.RLIMIT_STACK, int(req["stack"]), resource.getrlimit(resource.RLIMIT_STACK)[1])
     _limit(resource.RLIMIT_AS, int(req["memory"]))
     if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         raise OSError("PR_SET_NO_NEW_PRIVS failed")
@@ -390,10 +398,14 @@ def _child_main(req, fds, libc, prog, workdir):
                 threading._shutdown()  # what the interpreter does at exit: join non-daemon threads
             _flush()
             return 0
-        fn = module.__dict__.get(req["fn_name"])
+        # As TACO: a method of class Solution when there is one (LeetCode style), else a
+        # top-level function (Codewars / APPS style).
+        cls = module.__dict__.get("Solution")
+        fn = None
+        if isinstance(cls, type) and hasattr(cls, req["fn_name"]):
+            fn = getattr(cls(), req["fn_name"], None)
         if not callable(fn):
-            cls = module.__dict__.get("Solution")
-            fn = getattr(cls(), req["fn_name"], None) if isinstance(cls, type) else None
+            fn = module.__dict__.get(req["fn_name"])
         if not callable(fn):
             _flush()
             print(f"no function named {req['fn_name']!r} (nor a Solution class with that method)", file=sys.__stderr__)
@@ -402,7 +414,7 @@ def _child_main(req, fds, libc, prog, workdir):
         args = json.loads(args_raw)
         result = fn(*args) if isinstance(args, list) else fn(args)
         try:
-            data = dumps(result).encode()
+            data = dumps(result, default=_plain).encode()
         except (TypeError, ValueError, RecursionError) as e:
             _flush()
             print(f"the return value is not JSON data: {type(e).__name__}: {e}"[:500], file=sys.__stderr__)
@@ -443,6 +455,16 @@ def _child_main(req, fds, libc, prog, workdir):
             pass
         _flush()
         return EXIT_RAISED
+
+
+def _plain(value):
+    """JSON for what honest code returns besides JSON types: numpy values, Fraction, Decimal."""
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    if type(value).__name__ in ("Fraction", "Decimal"):
+        return float(value)
+    raise TypeError(f"a {type(value).__name__} is not JSON data")
 
 
 def _flush():
