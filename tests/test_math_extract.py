@@ -78,6 +78,16 @@ def test_no_final_answer_is_never_guessed_from_mid_text(response):
     assert extract_answer(response).answer is None
 
 
+@pytest.mark.parametrize("response, expected", [("8", "8"), ("  $\\frac{1}{2}$ ", "\\frac{1}{2}"), ("x = 3.", "x = 3")])
+def test_a_response_that_is_only_an_expression_is_its_answer(response, expected):
+    assert extract_answer(response).answer == expected
+
+
+def test_a_short_sentence_is_not_a_bare_answer():
+    assert extract_answer("I think it is 8").answer is None
+    assert extract_answer("7\n8").answer is None
+
+
 def test_unbalanced_brace_is_not_an_answer():
     ex = extract_answer("so we get \\boxed{\\frac{1}{2}")
     assert ex.answer is None and "never closed" in ex.problem

@@ -2,8 +2,9 @@
 
 The rule is "the model must say what its final answer is": the last ``\\boxed{...}``
 (or ``\\fbox{...}``), else a final "Answer: ..." / "the answer is ..." / "final answer
-is ..." statement near the end, else a markdown-bold or ``####`` last line. Nothing is
-ever guessed from the middle of the text (no "last number in the response").
+is ..." statement near the end, else a markdown-bold or ``####`` last line, else a
+response that is nothing but one short expression. Nothing is ever guessed from the
+middle of the text (no "last number in the response").
 
 Caps (documented in docs/math.md):
 
@@ -32,6 +33,8 @@ TAIL_CHARS = 200_000  # the final answer is at the end: a 1 MB response is read 
 MAX_ANSWER_CHARS = 1_000  # a longer "final answer" is not one
 MAX_JOINED_BOXES = 10  # "\boxed{1} and \boxed{2}" joins at most this many boxes
 ANSWER_LINE_WINDOW = 3  # an "Answer:" statement must be on one of the last 3 non-empty lines
+BARE_ANSWER_CHARS = 50  # a response that is only a short expression is its own answer
+_PROSE = re.compile(r"[a-zA-Z]{3,}")
 
 # Control characters other than tab/newline, and what non-raw Python strings make of
 # LaTeX commands ("\boxed" -> backspace + "oxed", "\frac" -> form feed + "rac").
@@ -319,6 +322,11 @@ def extract_answer_statement(text: str) -> Extraction:
     m = re.fullmatch(r"(\*\*|__)(.+?)\1\.?", last)
     if m and len(m.group(2)) <= 200 and ("*" not in m.group(2)):
         return Extraction(strip_math_delimiters(m.group(2).strip().rstrip(".")), "bold line", None)
+    # the whole response is one short expression ("8", "$\frac12$"): it is the answer
+    if len(lines) == 1 and len(last) <= BARE_ANSWER_CHARS:
+        bare = strip_math_delimiters(last.rstrip("."))
+        if bare and not _PROSE.search(re.sub(r"\\[a-zA-Z]+", " ", bare)):
+            return Extraction(bare, "bare answer", None)
     return Extraction(None, None, "no final answer (no \\boxed{} and no 'Answer:' line at the end)")
 
 
