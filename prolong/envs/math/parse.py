@@ -933,15 +933,25 @@ _PARSER_CLASSES: tuple[Any, Any, Any] | None = None
 
 
 def _parser_classes() -> tuple[Any, Any, Any]:
-    """latex2sympy2_extended's converter, and one that predicts with ANTLR's SLL mode."""
+    """latex2sympy2_extended's converter, and one that predicts with ANTLR's SLL mode.
+
+    Both rest on the library's internal ``_Latex2Sympy`` class; if a release renames it,
+    parsing falls back to the public ``latex2sympy()`` function (slower, same trees).
+    """
     global _PARSER_CLASSES
     if _PARSER_CLASSES is None:
-        from latex2sympy2_extended.latex2sympy2 import ConversionConfig, _Latex2Sympy
+        from latex2sympy2_extended.latex2sympy2 import ConversionConfig
 
+        config = ConversionConfig(lowercase_symbols=False)
+        try:
+            from latex2sympy2_extended.latex2sympy2 import _Latex2Sympy
+        except ImportError:
+            _PARSER_CLASSES = (None, None, config)
+            return _PARSER_CLASSES
         try:
             from antlr4 import PredictionMode
 
-            class _SLLLatex2Sympy(_Latex2Sympy):
+            class _SLLLatex2Sympy(_Latex2Sympy):  # type: ignore[misc, valid-type]
                 def create_parser(self, latex_str: str) -> Any:
                     parser = super().create_parser(latex_str)
                     parser._interp.predictionMode = PredictionMode.SLL
@@ -950,7 +960,7 @@ def _parser_classes() -> tuple[Any, Any, Any]:
             fast: Any = _SLLLatex2Sympy
         except Exception:  # noqa: BLE001 - another antlr4 runtime: plain LL parsing
             fast = None
-        _PARSER_CLASSES = (_Latex2Sympy, fast, ConversionConfig(lowercase_symbols=False))
+        _PARSER_CLASSES = (_Latex2Sympy, fast, config)
     return _PARSER_CLASSES
 
 
@@ -959,6 +969,10 @@ def latex_to_sympy(t: str) -> Any:
     first (much faster on nested brackets), full LL when SLL reports an error. ANTLR
     guarantees that a successful SLL parse is the tree LL would build."""
     slow, fast, config = _parser_classes()
+    if slow is None:
+        from latex2sympy2_extended import latex2sympy
+
+        return latex2sympy(t, normalization_config=None, conversion_config=config)
     if fast is not None:
         try:
             return fast(config=config).parse(t)
