@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import multiprocessing as mp
 import os
+import sys
 import threading
 import time
 import traceback
@@ -50,6 +51,17 @@ class CallError:
 _IN_WORKER = False
 
 
+def _address_space_bytes() -> int:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def in_worker() -> bool:
     """True inside a WorkerPool worker: a call there is already under a killable deadline."""
     return _IN_WORKER
@@ -61,7 +73,9 @@ def _worker_main(conn: Connection, memory_limit_mb: int | None, initializer: Cal
     if memory_limit_mb:
         import resource
 
-        limit = int(memory_limit_mb) * 1024 * 1024
+        # On top of what the worker already maps (a forked child of a torch process
+        # inherits gigabytes of address space), so the limit bounds new allocations.
+        limit = int(memory_limit_mb) * 1024 * 1024 + _address_space_bytes()
         try:
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         except (ValueError, OSError):
@@ -126,9 +140,13 @@ class WorkerPool:
 
     Args:
         processes: number of workers (default: the CPUs this process may use).
-        memory_limit_mb: RLIMIT_AS of each worker (None: no limit).
-        context: multiprocessing start method. ``forkserver`` (default on Linux) is
-            safe when the parent holds threads (torch, a web server); ``fork`` starts faster.
+        memory_limit_mb: how much memory a worker may allocate beyond what it maps at
+            start (enforced with RLIMIT_AS; None: no limit).
+        context: multiprocessing start method. ``fork`` (default on Linux) starts warm
+            and, unlike ``forkserver`` and ``spawn``, does not re-import the user's
+            ``__main__`` (a script without a main guard would run twice); workers only run
+            verifiers, and a worker deadlocked by a lock held at fork time is killed at its
+            deadline like any stuck call.
         initializer: called once in each worker (e.g. to warm imports).
     """
 
@@ -144,7 +162,7 @@ class WorkerPool:
         if self.processes < 1:
             raise ValueError(f"processes must be >= 1, got {processes}")
         if context is None:
-            context = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+            context = "fork" if "fork" in mp.get_all_start_methods() and sys.platform.startswith("linux") else "spawn"
         self._ctx = mp.get_context(context)
         self._memory_limit_mb = memory_limit_mb
         self._initializer = initializer
@@ -271,7 +289,8 @@ _DEFAULT_LOCK = threading.Lock()
 def default_pool() -> WorkerPool:
     """The process-wide pool used by :func:`prolong.verify_batch` (one worker per CPU).
 
-    Workers carry a 4 GiB address-space limit so a hostile input cannot exhaust memory.
+    Each worker may allocate 4 GiB beyond its start (``PROLONG_WORKER_MEMORY_MB``), so a
+    hostile input cannot exhaust the machine's memory.
     """
     global _DEFAULT
     with _DEFAULT_LOCK:

@@ -145,3 +145,26 @@ def test_pool_reports_exceptions_and_dead_workers_per_call():
         out = pool.map(_die, [()], timeout=5)
         assert isinstance(out[0], CallError) and "died" in out[0].message
         assert pool.call(_sleep, 0.0, timeout=5) == 0.0
+
+
+def _allocate(mb):
+    block = bytearray(mb * 1024 * 1024)
+    return len(block)
+
+
+def test_pool_memory_limit_stops_a_runaway_allocation_but_not_small_ones():
+    with WorkerPool(1, memory_limit_mb=256) as pool:
+        assert pool.map(_allocate, [(16,)], timeout=10) == [16 * 1024 * 1024]
+        (out,) = pool.map(_allocate, [(2048,)], timeout=10)
+        assert isinstance(out, CallError) and "MemoryError" in out.message
+        assert pool.call(_sleep, 0.0, timeout=5) == 0.0
+
+
+def test_verify_batch_runs_a_user_task_in_parallel_with_verdicts_in_order():
+    prolong.register_task("demo/reverse2-v0", problems=reverse_problem, verifier=reverse_verifier, domain="reverse2")
+    answers = ["abc", "dd", "xyz", "q"] * 3
+    responses = [a if i % 2 == 0 else "nope" for i, a in enumerate(answers)]
+    verdicts = prolong.verify_batch("reverse2", responses, answers)
+    assert [v.correct for v in verdicts] == [i % 2 == 0 for i in range(len(answers))]
+    with pytest.raises(ValueError, match="2 responses but 1 answers"):
+        prolong.verify_batch("reverse2", ["a", "b"], ["a"])
