@@ -257,6 +257,11 @@ def test_explicit_unsafe_mode_still_applies_limits():
     assert v(fenced("print(int(input()) * 2)"), {"inputs": ["4\n"], "outputs": ["8\n"]}).reward == 1.0
     loop = v(fenced("while True:\n    pass"), {"inputs": [""], "outputs": ["1"]})
     assert loop.details["tests"][0]["status"] == "timeout"
+    net = v(fenced("import socket\nsocket.socket()"), {"inputs": [""], "outputs": [""]})
+    assert "Address family not supported" in net.details["tests"][0]["error"]  # seccomp still applies
+    if os.geteuid() == 0:  # started by root, programs still do not run as root
+        uid = v(fenced("import os\nprint(os.getuid())"), {"inputs": [""], "outputs": ["65534"]})
+        assert uid.reward == 1.0
 
 
 def test_env_var_opt_in_falls_back_to_unsafe_mode_with_a_warning(monkeypatch):

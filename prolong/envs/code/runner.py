@@ -89,6 +89,7 @@ def main():
         prog = _SockFprog(len(bpf) // 8, ctypes.addressof(buf))
         prog._buffer = buf  # keep the filter's memory alive
     workdir = config.get("workdir") or "/tmp"
+    drop_uid = config.get("drop_uid")
     global _IN_PID_NAMESPACE
     _IN_PID_NAMESPACE = bool(config.get("pid_namespace"))
     clean_workdir = bool(config.get("clean_workdir", True))
@@ -123,7 +124,7 @@ def main():
         started = time.monotonic()
         pid = os.fork()
         if pid == 0:
-            _child(req, fds, libc, prog, workdir)  # never returns
+            _child(req, fds, libc, prog, workdir, drop_uid)  # never returns
         for fd in fds:
             os.close(fd)
         status = _supervise(ctrl, req, pid, started)
@@ -317,10 +318,10 @@ def _pread_all(fd, limit):
             raise ValueError("program too large")
 
 
-def _child(req, fds, libc, prog, workdir):
+def _child(req, fds, libc, prog, workdir, drop_uid=None):
     code = EXIT_SETUP
     try:
-        code = _child_main(req, fds, libc, prog, workdir)
+        code = _child_main(req, fds, libc, prog, workdir, drop_uid)
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except BaseException:  # noqa: BLE001 - a setup failure; the program never ran
@@ -331,7 +332,7 @@ def _child(req, fds, libc, prog, workdir):
     os._exit(code & 0xFF if isinstance(code, int) else 1)
 
 
-def _child_main(req, fds, libc, prog, workdir):
+def _child_main(req, fds, libc, prog, workdir, drop_uid=None):
     prog_fd, in_fd, out_fd, err_fd, res_fd = fds
     os.setsid()
     source = _pread_all(prog_fd, MAX_PROGRAM)
@@ -353,6 +354,10 @@ def _child_main(req, fds, libc, prog, workdir):
     # before deep recursion) still fit in the address-space limit
     _limit(resource.RLIMIT_STACK, int(req["stack"]), resource.getrlimit(resource.RLIMIT_STACK)[1])
     _limit(resource.RLIMIT_AS, int(req["memory"]))
+    if drop_uid is not None:  # unsafe mode started by root: at least not root
+        os.setgroups([])
+        os.setresgid(drop_uid, drop_uid, drop_uid)
+        os.setresuid(drop_uid, drop_uid, drop_uid)
     if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         raise OSError("PR_SET_NO_NEW_PRIVS failed")
     if prog is not None:

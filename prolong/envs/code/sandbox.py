@@ -393,6 +393,8 @@ class _Worker:
                 python, _ = _python_for_sandbox()
                 self.workdir = tempfile.mkdtemp(prefix="prolong-code-")
                 os.chmod(self.workdir, 0o700)
+                if os.geteuid() == 0:  # programs will run as nobody: give them the work directory
+                    os.chown(self.workdir, SANDBOX_UID, SANDBOX_UID)
                 argv = [python, "-I", "-S", str(RUNNER), str(child.fileno())]
                 env = dict(_SANDBOX_ENV, HOME=self.workdir, TMPDIR=self.workdir)
                 cwd = self.workdir
@@ -419,6 +421,7 @@ class _Worker:
             "workdir": "/tmp" if self.mode == BWRAP else self.workdir,
             "clean_workdir": True,
             "pid_namespace": self.mode == BWRAP,
+            "drop_uid": SANDBOX_UID if self.mode == UNSAFE and os.geteuid() == 0 else None,
         }
         try:
             parent.send(json.dumps(config).encode())
