@@ -138,7 +138,7 @@ class CodeEnv(TaskEnv):
     """Write a program; it runs in a sandbox against the problem's tests.
 
     ## Description
-    Each episode is one programming problem: built-in (66 problems written for prolong,
+    Each episode is one programming problem: built-in (67 problems written for prolong,
     easy to hard, in both test conventions) or loaded from an APPS / TACO / LiveCodeBench /
     Eurus-2-RL style source. The response's program (the last ```` ```python ```` block) runs
     against every test in a bubblewrap sandbox (no network, no host files, read-only
