@@ -1,0 +1,339 @@
+"""reasoning-gym datasets: task specs, the process-wide dataset cache, JSON-safe entries.
+
+reasoning-gym builds a dataset object per ``(name, config)``; some builds take
+seconds (``acre`` generates its whole dataset up front, ``arc_agi`` and
+``group_anagrams`` load data files), so every object is built once per process and
+reused by every env instance, reset and verifier call that asks for the same
+``(name, config, seed, size)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import difflib
+import io
+import json
+import math
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "TaskSpec",
+    "parse_tasks",
+    "list_tasks",
+    "get_dataset",
+    "get_scorer_dataset",
+    "config_key",
+    "json_safe",
+    "generate_entry",
+    "DEFAULT_SIZE",
+    "UNBUILDABLE",
+]
+
+DEFAULT_SIZE = 10_000
+"""Problems per task and split, unless a task's spec says otherwise."""
+
+# Datasets whose build time or validation depends on size (measured, reasoning-gym 0.1.25):
+# acre generates every entry at build (10k entries: ~9 s), word_ladder refuses size > 20000.
+_SIZE_CAPS = {"acre": 1_000, "word_ladder": 20_000}
+
+# Registered names that cannot be built from a name and a config alone.
+UNBUILDABLE = {"composite": "it mixes other datasets; give those datasets (with weights) as tasks= instead"}
+
+
+def _rg() -> Any:
+    import reasoning_gym  # deferred: importing reasoning-gym takes ~2 s
+
+    return reasoning_gym
+
+
+def _registry() -> dict[str, tuple[type, type]]:
+    _rg()
+    from reasoning_gym.factory import DATASETS
+
+    return DATASETS
+
+
+def list_tasks() -> list[str]:
+    """Every reasoning-gym dataset this env can serve (all registered names that build offline)."""
+    return sorted(n for n in _registry() if n not in UNBUILDABLE)
+
+
+def json_safe(x: Any) -> Any:
+    """A copy of ``x`` made only of JSON types (dict with str keys, list, str, int, float, bool, None).
+
+    reasoning-gym entries hold tuples, numpy scalars and int-keyed dicts; an env's
+    ``Problem.answer`` must survive ``json.dumps``/``json.loads`` unchanged so that a
+    verifier in another process or behind an HTTP server scores the same thing.
+    """
+    if x is None or isinstance(x, (bool, str)):
+        return x
+    if isinstance(x, int):
+        return int(x)
+    if isinstance(x, float):
+        return float(x)
+    if isinstance(x, Mapping):
+        return {k if isinstance(k, str) else _key(k): json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [json_safe(v) for v in x]
+    if isinstance(x, (set, frozenset)):
+        return sorted((json_safe(v) for v in x), key=repr)
+    if hasattr(x, "tolist"):  # numpy arrays and scalars
+        return json_safe(x.tolist())
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return json_safe(dataclasses.asdict(x))
+    return str(x)
+
+
+def _key(k: Any) -> str:
+    # what json.dumps does for int/float/bool/None keys; anything else by str()
+    if isinstance(k, bool):
+        return "true" if k else "false"
+    if k is None:
+        return "null"
+    if isinstance(k, (int, float)):
+        return json.dumps(k)
+    return str(k)
+
+
+def config_key(config: Mapping[str, Any]) -> str:
+    """A canonical string of a config dict (the cache key)."""
+    return json.dumps(json_safe(dict(config)), sort_keys=True)
+
+
+# --------------------------------------------------------------------------- task specs
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task of the env: a reasoning-gym dataset name, its draw weight and its config.
+
+    ``config`` holds the dataset's own config fields (``min_digits``, ``max_moves``, ...,
+    as in ``reasoning_gym.create_dataset(name, **config)``), after any curriculum level
+    was resolved into them. ``size`` is the number of problems per split.
+    """
+
+    name: str
+    weight: float = 1.0
+    config: Mapping[str, Any] = field(default_factory=dict)
+    size: int = DEFAULT_SIZE
+
+    @property
+    def key(self) -> str:
+        return config_key(self.config)
+
+
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"a reasoning-gym task name must be a str, got {type(name).__name__}: {name!r}")
+    if name in UNBUILDABLE:
+        raise ValueError(f"reasoning-gym task {name!r} is not supported: {UNBUILDABLE[name]}")
+    names = _registry()
+    if name not in names:
+        close = difflib.get_close_matches(name, list(names), n=3)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise ValueError(f"unknown reasoning-gym task {name!r}{hint} (see prolong.envs.reasoning_gym.list_tasks())")
+    return name
+
+
+def _check_weight(name: str, w: Any) -> float:
+    try:
+        w = float(w)
+    except (TypeError, ValueError):
+        raise ValueError(f"task {name!r}: weight must be a number, got {w!r}") from None
+    if not math.isfinite(w) or w <= 0:
+        raise ValueError(f"task {name!r}: weight must be a positive finite number, got {w!r}")
+    return w
+
+
+def _curriculum_config(name: str, curriculum: Any) -> dict[str, Any]:
+    """Config fields that a reasoning-gym curriculum sets at the requested levels.
+
+    ``curriculum``: an int (global level: every attribute at that level, capped at its
+    highest), a dict ``{"level": n}`` or ``{attribute: level, ...}``, or a
+    ``reasoning_gym`` curriculum object already set up.
+    """
+    _rg()
+    from reasoning_gym.coaching.attributes import RangeAttributeDefinition, ScalarAttributeDefinition
+    from reasoning_gym.coaching.base_curriculum import BaseCurriculum
+    from reasoning_gym.factory import create_curriculum, has_curriculum
+
+    if isinstance(curriculum, BaseCurriculum):
+        cur = curriculum
+    else:
+        if not has_curriculum(name):
+            raise ValueError(f"task {name!r}: reasoning-gym has no curriculum for it; set its config fields instead")
+        cur = create_curriculum(name)
+        if isinstance(curriculum, bool) or not isinstance(curriculum, (int, Mapping)):
+            raise TypeError(
+                f"task {name!r}: curriculum must be a level (int), a dict of attribute levels, or a curriculum object; "
+                f"got {type(curriculum).__name__}"
+            )
+        levels = {"level": curriculum} if isinstance(curriculum, int) else dict(curriculum)
+        for attr, level in levels.items():
+            try:
+                if attr == "level":
+                    if int(level) < 0:
+                        raise ValueError(f"level must be >= 0, got {level}")
+                    cur.set_global_level(int(level))
+                else:
+                    cur.set_attr_level(attr, int(level))
+            except (KeyError, ValueError, TypeError) as e:
+                known = ", ".join(sorted(cur.attributes))
+                raise ValueError(f"task {name!r}: bad curriculum setting {attr}={level!r} ({e}); attributes: {known}") from None
+    cfg = cur.generate_configuration()
+    out: dict[str, Any] = {}
+    for attr in cur.attributes.values():
+        if isinstance(attr, RangeAttributeDefinition):
+            fields = [attr.lower_field_name, attr.upper_field_name]
+        elif isinstance(attr, ScalarAttributeDefinition):
+            fields = [attr.field_name]
+        else:  # pragma: no cover - reasoning-gym has only these two kinds
+            fields = []
+        for f in fields:
+            out[f] = getattr(cfg, f)
+    return out
+
+
+def _validated_config(name: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    """Check a config against the dataset's config class without building the dataset."""
+    config = dict(config)
+    for reserved in ("seed", "size"):
+        if reserved in config:
+            raise ValueError(
+                f"task {name!r}: {reserved!r} is set by the env (seed=, split= and size=), not in a task's config"
+            )
+    _, config_cls = _registry()[name]
+    known = {f.name for f in dataclasses.fields(config_cls)}
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise ValueError(
+            f"task {name!r}: unknown config field(s) {unknown}; {config_cls.__name__} has: "
+            f"{', '.join(sorted(known - {'seed', 'size'}))}"
+        )
+    try:
+        cfg = config_cls(**config)
+        if hasattr(cfg, "validate"):
+            cfg.validate()
+    except Exception as e:  # noqa: BLE001 - reasoning-gym validates with assert and ValueError
+        raise ValueError(f"task {name!r}: invalid config {config!r}: {type(e).__name__}: {e}") from None
+    return config
+
+
+def parse_tasks(tasks: Any = None, *, size: int | None = None, level: int | None = None) -> list[TaskSpec]:
+    """Task specs from what a user passes as ``tasks=``.
+
+    Accepted: None (every task, weight 1); a list of names; a dict ``name -> weight``
+    or ``name -> {"weight", "config", "curriculum", "size"}``; a list of dicts
+    ``{"name", "weight"?, "config"?, "curriculum"?, "size"?}``. ``level`` sets the
+    curriculum level of every task that has a curriculum and no own setting.
+    """
+    entries: list[tuple[str, Mapping[str, Any]]] = []
+    if tasks is None:
+        entries = [(n, {}) for n in list_tasks()]
+    elif isinstance(tasks, str):
+        entries = [(tasks, {})]
+    elif isinstance(tasks, Mapping):
+        for name, v in tasks.items():
+            if isinstance(v, Mapping):
+                entries.append((name, v))
+            else:
+                entries.append((name, {"weight": v}))
+    elif isinstance(tasks, Sequence):
+        for i, t in enumerate(tasks):
+            if isinstance(t, str):
+                entries.append((t, {}))
+            elif isinstance(t, Mapping):
+                if "name" not in t:
+                    raise ValueError(f"tasks[{i}] has no 'name': {dict(t)!r}")
+                entries.append((t["name"], t))
+            else:
+                raise TypeError(f"tasks[{i}] must be a task name or a dict, got {type(t).__name__}")
+    else:
+        raise TypeError(f"tasks must be None, a list or a dict, got {type(tasks).__name__}")
+    if not entries:
+        raise ValueError("tasks is empty: give at least one reasoning-gym task")
+    from reasoning_gym.factory import has_curriculum
+
+    specs = []
+    for name, opts in entries:
+        name = _check_name(name)
+        extra = sorted(set(opts) - {"name", "weight", "config", "curriculum", "level", "size"})
+        if extra:
+            raise ValueError(f"task {name!r}: unknown option(s) {extra}; use weight, config, curriculum, size")
+        weight = _check_weight(name, opts.get("weight", 1.0))
+        config: dict[str, Any] = {}
+        curriculum = opts.get("curriculum", opts.get("level"))
+        if curriculum is None and level is not None and has_curriculum(name):
+            curriculum = level
+        if curriculum is not None:
+            config.update(_curriculum_config(name, curriculum))
+        config.update(dict(opts.get("config") or {}))  # explicit fields win over a curriculum's
+        config = _validated_config(name, config)
+        n = int(opts.get("size", size or DEFAULT_SIZE))
+        if n < 1:
+            raise ValueError(f"task {name!r}: size must be >= 1, got {n}")
+        n = min(n, _SIZE_CAPS.get(name, n))
+        specs.append(TaskSpec(name, weight, config, n))
+    return specs
+
+
+# --------------------------------------------------------------------------- the cache
+
+_DATASETS: dict[tuple[str, str, int, int], Any] = {}
+_SCORERS: dict[tuple[str, str], Any] = {}
+_LOCK = threading.RLock()
+
+
+def get_dataset(name: str, config: Mapping[str, Any], seed: int, size: int) -> Any:
+    """The reasoning-gym dataset for ``(name, config, seed, size)``, built once per process."""
+    key = (name, config_key(config), int(seed), int(size))
+    ds = _DATASETS.get(key)
+    if ds is not None:
+        return ds
+    with _LOCK:
+        ds = _DATASETS.get(key)
+        if ds is None:
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    ds = _rg().create_dataset(name, seed=int(seed), size=int(size), **dict(config))
+            except Exception as e:
+                raise RuntimeError(f"reasoning-gym task {name!r} (config {dict(config)!r}) failed to build: {e}") from e
+            _DATASETS[key] = ds
+            _SCORERS.setdefault((name, key[1]), ds)
+    return ds
+
+
+def get_scorer_dataset(name: str, config: Mapping[str, Any] | None = None) -> Any:
+    """A dataset object whose ``score_answer`` scores entries of ``name`` made with ``config``.
+
+    Scoring needs the config (a few scorers read tolerances or board formats from it)
+    but not the seed or size, so any cached dataset of that ``(name, config)`` serves;
+    otherwise a small one is built (size 1 where the dataset allows it).
+    """
+    config = dict(config or {})
+    key = (name, config_key(config))
+    ds = _SCORERS.get(key)
+    if ds is not None:
+        return ds
+    with _LOCK:
+        ds = _SCORERS.get(key)
+        if ds is None:
+            _check_name(name)
+            size = 10 if name == "acre" else 1  # acre splits its size 6:2:2 and needs each part non-empty
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    ds = _rg().create_dataset(name, seed=0, size=size, **config)
+            except Exception as e:
+                raise RuntimeError(f"reasoning-gym task {name!r} (config {config!r}) failed to build: {e}") from e
+            _SCORERS[key] = ds
+    return ds
+
+
+def generate_entry(dataset: Any, index: int) -> dict[str, Any]:
+    """``dataset[index]`` with reasoning-gym's stray prints (the bf compiler's) silenced."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return dataset[index]

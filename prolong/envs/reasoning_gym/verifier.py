@@ -1,0 +1,149 @@
+"""The reasoning-gym verifier: extract the answer, guard the scorer, score, close the
+partial-credit hole."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from prolong.core import Problem, Reason, Verdict
+from prolong.envs.reasoning_gym.datasets import get_scorer_dataset, json_safe
+from prolong.envs.reasoning_gym.extract import extract_answer
+from prolong.envs.reasoning_gym.guards import answer_limit, fix_entry, fix_score, guard
+
+__all__ = ["ReasoningGymVerifier", "entry_task", "normalize_answer"]
+
+
+def normalize_answer(text: str) -> str:
+    """Whitespace-insensitive form: each line stripped with inner runs of spaces collapsed."""
+    return "\n".join(" ".join(line.split()) for line in text.strip().splitlines())
+
+
+def _as_entry(answer: Any) -> dict[str, Any]:
+    if isinstance(answer, str):  # a ground-truth column stored as JSON text
+        try:
+            answer = json.loads(answer)
+        except json.JSONDecodeError:
+            raise ValueError(
+                "a reasoning-gym answer must be the dataset entry {'question', 'answer', 'metadata'} "
+                f"(a dict or its JSON text), got the string {answer[:80]!r}"
+            ) from None
+    if not isinstance(answer, Mapping) or "answer" not in answer:
+        raise ValueError(
+            "a reasoning-gym answer must be the dataset entry {'question', 'answer', 'metadata'}, "
+            f"got {type(answer).__name__}: {str(answer)[:80]!r}"
+        )
+    return answer  # type: ignore[return-value]
+
+
+def entry_task(entry: Mapping[str, Any], problem: Problem | None = None) -> str:
+    """The reasoning-gym dataset name of an entry (``problem.metadata["task"]`` first)."""
+    if problem is not None and isinstance(problem.metadata.get("task"), str):
+        return problem.metadata["task"]
+    md = entry.get("metadata")
+    name = md.get("source_dataset") if isinstance(md, Mapping) else None
+    if not isinstance(name, str):
+        raise ValueError(
+            "the reasoning-gym entry has no metadata['source_dataset'] naming its task, and no problem "
+            "with metadata['task'] was given"
+        )
+    return name
+
+
+class ReasoningGymVerifier:
+    """Scores a response against a reasoning-gym entry with the task's own scorer.
+
+    The answer is read as :func:`~prolong.envs.reasoning_gym.extract.extract_answer`
+    does (last ``<answer>...</answer>`` block, then ``\\boxed{}``, then an
+    ``Answer:`` line), checked against the guards of
+    :mod:`~prolong.envs.reasoning_gym.guards` (answers that would run code or hang a
+    scorer, and answers longer than :func:`~prolong.envs.reasoning_gym.guards.answer_limit`,
+    get 0), then scored by the dataset's ``score_answer`` (rebuilt once per process from
+    the entry's ``metadata["source_dataset"]``; from ``problem.metadata["config"]`` when
+    the env made the problem, else the dataset's default config). An answer equal to the
+    gold one up to whitespace always gets full marks.
+
+    Args:
+        strict: True (default): reward is 1 for full marks and 0 otherwise. reasoning-gym
+            scorers give partial credit, and the default one gives
+            ``len(gold) / len(answer)`` when the gold answer is a substring of the answer:
+            "42" scores 0.25 for "1 42 73 99", so listing candidates pays. Strict mode
+            closes that and every other partial credit (format rewards of 0.01/0.05 for
+            wrong answers, closeness credit). False: the scorer's own score, as
+            reasoning-gym gives it (guards and fixes still apply).
+        max_answer_chars: a fixed bound on the extracted answer's length instead of the
+            per-task default.
+
+    Time: guards and length bounds keep every scorer we know of fast on hostile input,
+    but a single call has no deadline of its own; ``prolong.verify_batch`` runs calls in
+    worker processes with a killable per-call deadline.
+    """
+
+    def __init__(self, strict: bool = True, max_answer_chars: int | None = None) -> None:
+        self.strict = bool(strict)
+        if max_answer_chars is not None and int(max_answer_chars) < 1:
+            raise ValueError(f"max_answer_chars must be >= 1, got {max_answer_chars}")
+        self.max_answer_chars = None if max_answer_chars is None else int(max_answer_chars)
+
+    def __repr__(self) -> str:
+        return f"ReasoningGymVerifier(strict={self.strict})"
+
+    def __call__(self, response: str, answer: Any, problem: Problem | None = None) -> Verdict:
+        entry = _as_entry(answer)
+        task = entry_task(entry, problem)
+        config = None
+        if problem is not None and problem.metadata.get("task") == task:
+            config = problem.metadata.get("config")
+        extracted, how = extract_answer(response) if isinstance(response, str) else (None, None)
+        if extracted is None:
+            return Verdict.wrong(Reason.NO_ANSWER, task=task)
+        return self.score_answer(extracted, entry, task=task, config=config, extracted_by=how)
+
+    def score_answer(
+        self,
+        extracted: str,
+        entry: Mapping[str, Any],
+        *,
+        task: str | None = None,
+        config: Mapping[str, Any] | None = None,
+        extracted_by: str | None = None,
+    ) -> Verdict:
+        """Score an already extracted answer against an entry."""
+        task = task or entry_task(entry)
+        details: dict[str, Any] = {"task": task}
+        if extracted_by:
+            details["extracted_by"] = extracted_by
+        private = json_safe(entry)  # scorers may mutate the entry (knight_swap does)
+        if not isinstance(private.get("metadata"), dict):
+            private["metadata"] = {}
+        limit = self.max_answer_chars or answer_limit(task, private)
+        if len(extracted) > limit:
+            return Verdict.wrong(Reason.TOO_LONG, None, chars=len(extracted), limit=limit, **details)
+        gold = private.get("answer")
+        if isinstance(gold, str) and normalize_answer(extracted) == normalize_answer(gold):
+            return Verdict.right(extracted, **details)
+        why = guard(task, extracted, private)
+        if why is not None:
+            return Verdict.wrong(Reason.WRONG, extracted, rejected=why, **details)
+        dataset = get_scorer_dataset(task, config)
+        fix_entry(task, private)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                raw = fix_score(task, extracted, private, lambda: dataset.score_answer(extracted, private))
+            score = float(raw)
+        except Exception as e:  # noqa: BLE001 - a scorer choking on an answer is that answer's problem
+            msg = f"{type(e).__name__}: {e}"
+            return Verdict.wrong(Reason.UNPARSEABLE, extracted, scorer_error=msg[:500], **details)
+        if not math.isfinite(score):
+            score = 0.0
+        score = min(max(score, 0.0), 1.0)
+        details["score"] = score
+        if score >= 1.0:
+            return Verdict.right(extracted, **details)
+        if self.strict or score <= 0.0:
+            return Verdict.wrong(Reason.WRONG, extracted, **details)
+        return Verdict(score, False, extracted, Reason.PARTIAL, details)
