@@ -77,7 +77,8 @@ class VLLMEngine:
             directory, else the model is saved to a temporary directory first.
         system_prompt: optional system message of the chat template.
         gpu_memory_utilization: vLLM's share of the GPU (weights + KV cache); the trainer
-            uses the rest.
+            uses the rest. Default: ``$PROLONG_VLLM_GPU_MEMORY_UTILIZATION``, else 0.3 (the
+            variable is how ``prolong train engine=vllm`` sets it).
         max_model_len: longest prompt + response; default: the model config's.
         dtype: vLLM's dtype; default: the policy's dtype (``"auto"`` without a model).
         enforce_eager: skip CUDA graph capture (faster start, slower decode); True by default
@@ -95,7 +96,7 @@ class VLLMEngine:
         *,
         model_path: str | None = None,
         system_prompt: str | None = None,
-        gpu_memory_utilization: float = 0.3,
+        gpu_memory_utilization: float | None = None,
         max_model_len: int | None = None,
         dtype: str | None = None,
         enforce_eager: bool = True,
@@ -114,6 +115,8 @@ class VLLMEngine:
 
         if not torch.cuda.is_available():
             raise RuntimeError("engine='vllm' needs a CUDA GPU, and torch sees none; use engine='hf'")
+        if gpu_memory_utilization is None:
+            gpu_memory_utilization = float(os.environ.get("PROLONG_VLLM_GPU_MEMORY_UTILIZATION", "0.3"))
         if not 0.0 < gpu_memory_utilization <= 1.0:
             raise ValueError(f"gpu_memory_utilization must be in (0, 1], got {gpu_memory_utilization}")
         if model is None and model_path is None:
