@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from prolong.core import Problem, Reason, Verdict
-from prolong.envs.reasoning_gym.datasets import get_scorer_dataset, json_safe
+from prolong.envs.reasoning_gym.datasets import _check_name, get_scorer_dataset, json_safe
 from prolong.envs.reasoning_gym.extract import extract_answer
 from prolong.envs.reasoning_gym.guards import answer_limit, fix_entry, fix_score, guard
 
-__all__ = ["ReasoningGymVerifier", "entry_task", "normalize_answer"]
+__all__ = ["ReasoningGymVerifier", "entry_task", "normalize_answer", "task_score"]
 
 
 def normalize_answer(text: str) -> str:
@@ -51,6 +51,21 @@ def entry_task(entry: Mapping[str, Any], problem: Problem | None = None) -> str:
             "with metadata['task'] was given"
         )
     return name
+
+
+def task_score(task: str, answer: str, entry: Mapping[str, Any], config: Mapping[str, Any] | None = None) -> float:
+    """The task's own score of ``answer`` (with the fixes of :mod:`.guards`; no guards, no strictness).
+
+    Raises whatever the scorer raises. ``entry`` is copied first: scorers may change it.
+    """
+    private = json_safe(entry)
+    if not isinstance(private.get("metadata"), dict):
+        private["metadata"] = {}
+    fix_entry(task, private)
+    dataset = get_scorer_dataset(task, config)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(fix_score(task, answer, private, lambda: dataset.score_answer(answer, private)))
 
 
 class ReasoningGymVerifier:
@@ -112,7 +127,7 @@ class ReasoningGymVerifier:
         extracted_by: str | None = None,
     ) -> Verdict:
         """Score an already extracted answer against an entry."""
-        task = task or entry_task(entry)
+        task = _check_name(task or entry_task(entry))
         details: dict[str, Any] = {"task": task}
         if extracted_by:
             details["extracted_by"] = extracted_by
@@ -128,13 +143,8 @@ class ReasoningGymVerifier:
         why = guard(task, extracted, private)
         if why is not None:
             return Verdict.wrong(Reason.WRONG, extracted, rejected=why, **details)
-        dataset = get_scorer_dataset(task, config)
-        fix_entry(task, private)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                raw = fix_score(task, extracted, private, lambda: dataset.score_answer(extracted, private))
-            score = float(raw)
+            score = task_score(task, extracted, private, config)
         except Exception as e:  # noqa: BLE001 - a scorer choking on an answer is that answer's problem
             msg = f"{type(e).__name__}: {e}"
             return Verdict.wrong(Reason.UNPARSEABLE, extracted, scorer_error=msg[:500], **details)
