@@ -208,3 +208,11 @@ def test_default_blend_serves_every_domain():
 def test_mix_problem_keeps_its_own_domain():
     p = MixEnv(TWO).reset(seed=4)[1]["problem"]
     assert isinstance(p, Problem) and p.domain != "mix"
+
+
+def test_drawing_from_the_task_between_reset_and_step_does_not_change_the_episode():
+    env = MixEnv({UPPER: 1})
+    p = env.reset(seed=0)[1]["problem"]
+    other = env.task.problems[123]  # resets the shared sub-env to another problem
+    assert other.prompt != p.prompt
+    assert env.step(p.answer)[1] == 1.0

@@ -365,6 +365,7 @@ class MixEnv(TaskEnv):
         self.split = split
         self.seed = seed
         self.env_id: str | None = None
+        self._sub_problem: Problem | None = None
 
     @property
     def source(self) -> MixProblems:
@@ -387,6 +388,7 @@ class MixEnv(TaskEnv):
             env_id, problem, obs, sub_info = self.source.draw(index)
         self.env_id, self.problem, self.index, self.turn = env_id, problem, index, 0
         self._last, self._done = None, False
+        self._sub_problem = sub_info.get("problem")
         info = {
             **sub_info,
             "problem": problem,
@@ -405,7 +407,13 @@ class MixEnv(TaskEnv):
             raise RuntimeError("the episode is over; call reset() before step()")
         if not isinstance(action, str):
             raise TypeError(f"the action must be the response text (str), got {type(action).__name__}")
-        obs, reward, terminated, truncated, sub_info = self.source.sub_env(self.env_id).step(action)
+        sub = self.source.sub_env(self.env_id)
+        if isinstance(sub, TaskEnv) and sub.problem is not self._sub_problem:
+            # someone drew task.problems[i] from this env's task meanwhile, which resets sub-envs
+            if self.turn > 0:
+                raise RuntimeError(f"sub-env {self.env_id} was reset by another draw in the middle of an episode")
+            sub.reset(options={"problem": self._sub_problem})
+        obs, reward, terminated, truncated, sub_info = sub.step(action)
         self.turn += 1
         verdict = sub_info.get("verdict")
         if isinstance(verdict, Verdict):

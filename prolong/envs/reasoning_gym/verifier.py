@@ -61,6 +61,10 @@ def task_score(task: str, answer: str, entry: Mapping[str, Any], config: Mapping
     private = json_safe(entry)
     if not isinstance(private.get("metadata"), dict):
         private["metadata"] = {}
+    return _score_private(task, answer, private, config)
+
+
+def _score_private(task: str, answer: str, private: dict[str, Any], config: Mapping[str, Any] | None) -> float:
     fix_entry(task, private)
     dataset = get_scorer_dataset(task, config)
     with warnings.catch_warnings():
@@ -144,7 +148,7 @@ class ReasoningGymVerifier:
         if why is not None:
             return Verdict.wrong(Reason.WRONG, extracted, rejected=why, **details)
         try:
-            score = task_score(task, extracted, private, config)
+            score = _score_private(task, extracted, private, config)
         except Exception as e:  # noqa: BLE001 - a scorer choking on an answer is that answer's problem
             msg = f"{type(e).__name__}: {e}"
             return Verdict.wrong(Reason.UNPARSEABLE, extracted, scorer_error=msg[:500], **details)
