@@ -39,12 +39,11 @@ import importlib
 import importlib.util
 import json
 import os
-import queue
 import socket
 import sys
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -83,13 +82,29 @@ class ServerConfig:
 
 
 def load_imports(specs: Sequence[str]) -> None:
-    """Import modules (``my_pkg.tasks``) or run ``.py`` files that register tasks."""
+    """Import modules (``my_pkg.tasks``) or ``.py`` files that register tasks.
+
+    A file ``dir/tasks.py`` is imported as the module ``tasks`` with ``dir`` put on
+    ``sys.path`` (worker processes started afterwards inherit the path, so pickled
+    references to its functions resolve there too).
+    """
     for spec in specs:
         if spec.endswith(".py") or os.path.sep in spec:
             path = os.path.abspath(spec)
             if not os.path.isfile(path):
                 raise FileNotFoundError(f"--import {spec}: no such file")
-            name = "prolong_user_" + "".join(c if c.isalnum() else "_" for c in os.path.splitext(os.path.basename(path))[0])
+            folder, stem = os.path.split(os.path.splitext(path)[0])
+            if stem.isidentifier():
+                if folder not in sys.path:
+                    sys.path.insert(0, folder)
+                loaded = sys.modules.get(stem)
+                if loaded is not None:
+                    if os.path.abspath(getattr(loaded, "__file__", "") or "") != path:
+                        raise ImportError(f"--import {spec}: a different module named {stem!r} is already imported")
+                    continue
+                importlib.import_module(stem)
+                continue
+            name = "prolong_user_" + "".join(c if c.isalnum() else "_" for c in stem)
             if name in sys.modules:
                 continue
             mod_spec = importlib.util.spec_from_file_location(name, path)
@@ -119,48 +134,101 @@ def _ready() -> bool:
 # --------------------------------------------------------------------------- verification
 
 
+@dataclass
+class _Job:
+    domain: str
+    response: str
+    answer: Any
+    problem: Problem | None
+    future: Any  # asyncio.Future of the event loop
+    loop: Any
+
+
 class Verification:
-    """Worker processes fed from a thread pool; the event loop only awaits futures."""
+    """Worker processes fed by slot threads; the event loop only awaits futures.
+
+    Each of ``workers`` slots owns a one-process :class:`~prolong.pool.WorkerPool` and a
+    thread. Items of all requests wait in one queue (a request's items enter together);
+    a slot takes its share of what is waiting (``ceil(waiting / slots)``, at most 32)
+    and runs it through its worker, each item under its own deadline. Batching across requests keeps the
+    per-item cost low; a stuck item holds one slot, never the others.
+    """
+
+    MAX_TAKE = 32
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         init = functools.partial(_worker_init, tuple(config.imports))
         self._pools = [WorkerPool(1, memory_limit_mb=config.memory_limit_mb, initializer=init) for _ in range(config.workers)]
-        self._free: queue.Queue[WorkerPool] = queue.Queue()
-        for p in self._pools:
-            self._free.put(p)
-        self._threads = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="prolong-verify")
+        self._pending: deque[_Job] = deque()
+        self._cond = threading.Condition()
+        self._closing = False
+        self._slots = [threading.Thread(target=self._slot, args=(p,), name=f"prolong-slot-{k}", daemon=True) for k, p in enumerate(self._pools)]
         self._batch_threads = ThreadPoolExecutor(max_workers=max(2, config.workers), thread_name_prefix="prolong-batch")
         self._batch_domains: dict[str, bool] = {}
+        self._started = False
 
     def warm(self, timeout: float = 600.0) -> None:
         """Start every worker (imports included) before the first request."""
         with ThreadPoolExecutor(max_workers=len(self._pools)) as ex:
             list(ex.map(lambda p: p.map(_ready, [()], timeout=timeout), self._pools))
+        if not self._started:
+            for t in self._slots:
+                t.start()
+            self._started = True
+
+    def submit(self, jobs: list[_Job]) -> None:
+        """Queue jobs (all of a request at once, so the slots split them evenly)."""
+        with self._cond:
+            self._pending.extend(jobs)
+            self._cond.notify_all()
 
     def close(self) -> None:
-        self._threads.shutdown(wait=False, cancel_futures=True)
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        for t in self._slots:
+            if t.is_alive():
+                t.join(timeout=self.config.timeout + 5)
         self._batch_threads.shutdown(wait=False, cancel_futures=True)
         for p in self._pools:
             p.close()
 
-    def _run_one(self, domain: str, response: str, answer: Any, problem: Problem | None) -> tuple[dict[str, Any], float]:
-        pool = self._free.get()
-        t0 = time.perf_counter()
-        try:
-            (out,) = pool.map(_verify_item, [(domain, response, answer, problem)], timeout=self.config.timeout)
-            dt = time.perf_counter() - t0
-            if isinstance(out, (CallTimeout, CallError)):
-                # a killed worker was replaced: let the new one start (imports) before this
-                # slot takes an item whose deadline would otherwise include that start
-                pool.map(_ready, [()], timeout=600)
-        finally:
-            self._free.put(pool)
-        if isinstance(out, CallTimeout):
-            return Verdict.wrong(Reason.TIMEOUT, seconds=out.seconds).to_dict(), dt
-        if isinstance(out, CallError):
-            return {"error": out.message.strip()[-2000:]}, dt
-        return out, dt
+    def _take(self) -> list[_Job] | None:
+        with self._cond:
+            while not self._pending and not self._closing:
+                self._cond.wait()
+            if self._closing:
+                return None
+            share = min(self.MAX_TAKE, -(-len(self._pending) // len(self._slots)))
+            return [self._pending.popleft() for _ in range(share)]
+
+    def _slot(self, pool: WorkerPool) -> None:
+        while True:
+            jobs = self._take()
+            if jobs is None:
+                return
+            t0 = time.perf_counter()
+            try:
+                outs = pool.map(_verify_item, [(j.domain, j.response, j.answer, j.problem) for j in jobs], timeout=self.config.timeout)
+                dt = (time.perf_counter() - t0) / len(jobs)
+                results = []
+                replaced = False  # a killed worker's replacement starts while the next item's deadline runs
+                for job, out in zip(jobs, outs):
+                    if replaced and isinstance(out, CallTimeout):  # retry once on a started worker
+                        pool.map(_ready, [()], timeout=600)
+                        (out,) = pool.map(_verify_item, [(job.domain, job.response, job.answer, job.problem)], timeout=self.config.timeout)
+                    replaced = replaced or isinstance(out, (CallTimeout, CallError))
+                    results.append((_as_result(out), dt))
+                if replaced:
+                    pool.map(_ready, [()], timeout=600)
+            except Exception as e:  # noqa: BLE001 - never leave a request waiting
+                results = [({"error": f"server error: {type(e).__name__}: {e}"}, 0.0)] * len(jobs)
+            by_loop: dict[Any, list[tuple[Any, Any]]] = defaultdict(list)
+            for job, res in zip(jobs, results):
+                by_loop[job.loop].append((job.future, res))
+            for loop, done in by_loop.items():  # one wake-up of the event loop per batch
+                loop.call_soon_threadsafe(_set_results, done)
 
     def _run_batch(self, domain: str, items: list[tuple[str, Any, Problem | None]]) -> list[tuple[dict[str, Any], float]]:
         t0 = time.perf_counter()
@@ -170,7 +238,7 @@ class Verification:
             outs: list[dict[str, Any]] = [as_verdict(v).to_dict() for v in verdicts]
         except Exception as e:  # noqa: BLE001 - one domain's crash is its items' error
             outs = [{"error": f"{type(e).__name__}: {e}"[-2000:]}] * len(items)
-        dt = time.perf_counter() - t0
+        dt = (time.perf_counter() - t0) / max(len(items), 1)
         return [(o, dt) for o in outs]
 
     def has_own_batch(self, domain: str) -> bool:
@@ -184,28 +252,48 @@ class Verification:
     async def verify(
         self, domains: list[str], responses: list[str], answers: list[Any], problems: list[Problem | None]
     ) -> list[tuple[dict[str, Any], float]]:
+        """``(result dict, seconds in the worker)`` per item, in order."""
         loop = asyncio.get_running_loop()
         n = len(responses)
         results: list[Any] = [None] * n
-        waits = []
-        batched: dict[str, list[int]] = defaultdict(list)
         for d in set(domains) - set(self._batch_domains):  # a first use may import the domain's module
             await loop.run_in_executor(None, self.has_own_batch, d)
+        futures = []
+        jobs = []
+        batched: dict[str, list[int]] = defaultdict(list)
         for i in range(n):
-            if self.has_own_batch(domains[i]):
+            if self._batch_domains[domains[i]]:
                 batched[domains[i]].append(i)
             else:
-                waits.append((i, loop.run_in_executor(self._threads, self._run_one, domains[i], responses[i], answers[i], problems[i])))
+                fut = loop.create_future()
+                jobs.append(_Job(domains[i], responses[i], answers[i], problems[i], fut, loop))
+                futures.append((i, fut))
+        if jobs:
+            self.submit(jobs)
         batch_waits = [
             (idx, loop.run_in_executor(self._batch_threads, self._run_batch, d, [(responses[i], answers[i], problems[i]) for i in idx]))
             for d, idx in batched.items()
         ]
-        for i, fut in waits:
+        for i, fut in futures:
             results[i] = await fut
-        for idx, fut in batch_waits:
-            for i, out in zip(idx, await fut):
+        for idx, bfut in batch_waits:
+            for i, out in zip(idx, await bfut):
                 results[i] = out
         return results
+
+
+def _set_results(done: list[tuple[Any, Any]]) -> None:
+    for future, value in done:
+        if not future.done():  # a client that went away cancelled it
+            future.set_result(value)
+
+
+def _as_result(out: Any) -> dict[str, Any]:
+    if isinstance(out, CallTimeout):
+        return Verdict.wrong(Reason.TIMEOUT, seconds=out.seconds).to_dict()
+    if isinstance(out, CallError):
+        return {"error": out.message.strip()[-2000:]}
+    return out
 
 
 # --------------------------------------------------------------------------- metrics
