@@ -184,7 +184,10 @@ HOSTILE = [
 ]
 
 
-@pytest.mark.parametrize("task", ["gcd", "sudoku", "puzzle24", "coin_flip", "complex_arithmetic", "rubiks_cube", "propositional_logic", "arc_1d"])
+HOSTILE_TASKS = ["gcd", "sudoku", "puzzle24", "coin_flip", "complex_arithmetic", "rubiks_cube", "propositional_logic", "arc_1d"]
+
+
+@pytest.mark.parametrize("task", HOSTILE_TASKS)
 @pytest.mark.parametrize("response", HOSTILE, ids=lambda r: repr(r[:24]))
 def test_hostile_response_scores_zero_without_crashing(task, response):
     v = STRICT(response, entry(task))
@@ -454,5 +457,12 @@ def test_problem_from_options_is_scored_with_its_config():
     p = env.reset(seed=1)[1]["problem"]
     near = str(round(float(p.answer["answer"]) + 0.004, 6))
     assert prolong.verify("reasoning_gym", tagged(near), p.answer, p).correct
-    other = Problem(p.id, p.prompt, p.answer, p.domain, {**p.metadata, "config": {"min_num_decimal_places": 6, "max_num_decimal_places": 6}})
+    finer = {"min_num_decimal_places": 6, "max_num_decimal_places": 6}
+    other = Problem(p.id, p.prompt, p.answer, p.domain, {**p.metadata, "config": finer})
     assert not prolong.verify("reasoning_gym", tagged(near), p.answer, other).correct
+
+
+def test_numeric_gold_from_a_data_file_is_read_as_text():
+    e = entry("gcd")
+    e["answer"] = int(e["answer"])
+    assert STRICT(tagged(e["answer"]), e).correct

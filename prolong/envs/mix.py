@@ -190,7 +190,9 @@ class MixProblems:
     def _tag(env_id: str, info: Mapping[str, Any]) -> Problem:
         p = info.get("problem")
         if not isinstance(p, Problem):
-            raise RuntimeError(f"mix: sub-env {env_id!r} did not report info['problem'] on reset; a mixture needs prolong envs")
+            raise RuntimeError(
+                f"mix: sub-env {env_id!r} did not report info['problem'] on reset; a mixture needs prolong envs"
+            )
         if p.metadata.get("env_id") == env_id:
             return p
         return Problem(p.id, p.prompt, p.answer, p.domain, {**p.metadata, "env_id": env_id})
@@ -255,7 +257,9 @@ class MixVerifier:
     def domain_of(answer: Any, problem: Problem | None = None) -> str:
         if problem is not None:
             if problem.domain == DOMAIN:
-                raise ValueError(f"problem {problem.id}: domain 'mix' names no verifier; a mixture's problems keep their own domain")
+                raise ValueError(
+                    f"problem {problem.id}: domain 'mix' names no verifier; a mixture's problems keep their own domain"
+                )
             return problem.domain
         if isinstance(answer, Mapping):
             if "instruction_id_list" in answer:
@@ -361,7 +365,9 @@ class MixEnv(TaskEnv):
         max_prompt_chars: int = DEFAULT_MAX_TEXT,
     ) -> None:
         task = make_mix_task(envs, split=split, seed=seed)
-        super().__init__(task, render_mode=render_mode, max_response_chars=max_response_chars, max_prompt_chars=max_prompt_chars)
+        super().__init__(
+            task, render_mode=render_mode, max_response_chars=max_response_chars, max_prompt_chars=max_prompt_chars
+        )
         self.split = split
         self.seed = seed
         self.env_id: str | None = None

@@ -183,7 +183,9 @@ def _curriculum_config(name: str, curriculum: Any) -> dict[str, Any]:
                     cur.set_attr_level(attr, int(level))
             except (KeyError, ValueError, TypeError) as e:
                 known = ", ".join(sorted(cur.attributes))
-                raise ValueError(f"task {name!r}: bad curriculum setting {attr}={level!r} ({e}); attributes: {known}") from None
+                raise ValueError(
+                    f"task {name!r}: bad curriculum setting {attr}={level!r} ({e}); attributes: {known}"
+                ) from None
     cfg = cur.generate_configuration()
     out: dict[str, Any] = {}
     for attr in cur.attributes.values():

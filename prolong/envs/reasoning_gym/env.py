@@ -282,7 +282,9 @@ class ReasoningGymEnv(TaskEnv):
         task = make_reasoning_gym_task(
             tasks, source=source, fields=fields, split=split, seed=seed, size=size, level=level, strict=strict
         )
-        super().__init__(task, render_mode=render_mode, max_response_chars=max_response_chars, max_prompt_chars=max_prompt_chars)
+        super().__init__(
+            task, render_mode=render_mode, max_response_chars=max_response_chars, max_prompt_chars=max_prompt_chars
+        )
         self.split = split
         self.seed = seed
 

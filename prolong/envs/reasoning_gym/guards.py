@@ -46,7 +46,9 @@ __all__ = ["guard", "fix_entry", "fix_score", "OVERRIDDEN_SCORERS", "answer_limi
 # --------------------------------------------------------------------------- guards
 
 _PY_EVAL_TASKS = {"string_insertion", "spiral_matrix", "binary_matrix", "n_queens"}
-_LITERAL_NODES = (ast.Expression, ast.Constant, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.UnaryOp, ast.USub, ast.UAdd, ast.Load)
+_LITERAL_NODES = (
+    ast.Expression, ast.Constant, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.UnaryOp, ast.USub, ast.UAdd, ast.Load,
+)  # fmt: skip
 
 
 def _python_literal_only(answer: str, entry: dict[str, Any]) -> str | None:
@@ -112,7 +114,8 @@ def _bounded_sympy_expr(answer: str, entry: dict[str, Any]) -> str | None:
             last_group = 0
         elif name is not None:
             if not (len(name) == 1 or name in allowed):
-                return f"name {name!r} is not allowed (variables are single letters; functions: {', '.join(sorted(allowed))})"
+                known = ", ".join(sorted(allowed))
+                return f"name {name!r} is not allowed (variables are single letters; functions: {known})"
             last_group = 0
         elif power is not None:
             e = _EXPONENT.match(answer, pos)

@@ -147,7 +147,9 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any]], Iterable[str]]] = {
 }
 
 
-def reference_answer(entry: Mapping[str, Any], task: str | None = None, config: Mapping[str, Any] | None = None) -> str | None:
+def reference_answer(
+    entry: Mapping[str, Any], task: str | None = None, config: Mapping[str, Any] | None = None
+) -> str | None:
     """The text of a full-marks answer to ``entry`` (goes inside ``<answer>...</answer>``).
 
     The gold answer when the entry has one; for the tasks without (``NO_GOLD_TASKS``)

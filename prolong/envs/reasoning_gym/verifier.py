@@ -138,6 +138,8 @@ class ReasoningGymVerifier:
         private = json_safe(entry)  # scorers may mutate the entry (knight_swap does)
         if not isinstance(private.get("metadata"), dict):
             private["metadata"] = {}
+        if isinstance(private.get("answer"), (int, float)) and not isinstance(private["answer"], bool):
+            private["answer"] = str(private["answer"])  # a data file that stored "answer": 42
         limit = self.max_answer_chars or answer_limit(task, private)
         if len(extracted) > limit:
             return Verdict.wrong(Reason.TOO_LONG, None, chars=len(extracted), limit=limit, **details)
