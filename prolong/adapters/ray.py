@@ -52,6 +52,11 @@ def _task_pool() -> Any:
             from prolong.adapters.common import _ready
             from prolong.pool import WorkerPool
 
+            import multiprocessing
+
+            # this Ray worker is ours to configure: fork pool workers (and replacements of
+            # killed ones) from a server that already imported prolong
+            multiprocessing.set_forkserver_preload(["prolong", "prolong.adapters.ray"])
             pool = WorkerPool(1, memory_limit_mb=int(os.environ.get("PROLONG_WORKER_MEMORY_MB", "4096")))
             pool.map(_ready, [()], timeout=600)  # the cold start stays out of the items' deadlines
             atexit.register(pool.close)

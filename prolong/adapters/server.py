@@ -652,6 +652,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
 
     workers = args.workers or cpu_count()
+    # workers (and replacements of killed ones) fork from a server that already imported
+    # prolong: a replacement is ready in milliseconds instead of re-importing it
+    import multiprocessing
+
+    multiprocessing.set_forkserver_preload(["prolong", "prolong.adapters.server"])
     if workers < 1 or args.timeout <= 0 or args.max_items < 1 or args.max_body_mb <= 0:
         print("prolong serve: error: --workers, --timeout, --max-items and --max-body-mb must be positive", file=sys.stderr)
         return 2
