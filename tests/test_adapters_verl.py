@@ -189,3 +189,30 @@ def test_missing_ground_truth_names_the_row():
 
 def test_the_adapter_file_is_a_plain_path_verl_can_load():
     assert os.path.isfile(verl_adapter.__file__) and verl_adapter.__file__.endswith("verl.py")
+
+
+def test_code_rows_carry_tests_as_json_and_score_the_reference_program(tmp_path, compute_score):
+    if importlib.util.find_spec("prolong.envs.code") is None:
+        pytest.skip("prolong.envs.code (the code domain) is not built yet")
+    import gymnasium as gym
+
+    try:
+        env = gym.make("prolong/code-v0").unwrapped
+    except Exception as e:  # e.g. no sandbox on this machine
+        pytest.skip(f"the code env is unavailable here: {e}")
+    out = str(tmp_path / "code.parquet")
+    assert cli_main(["export", "verl", "--env", "code", "--n", "2", "--out", out]) == 0
+    rows = pq.read_table(out).to_pylist()
+    problems = [env.task.problems[r["extra_info"]["source_index"]] for r in rows]
+    assert all(r["extra_info"]["answer_json"] for r in rows)
+    assert json.loads(rows[0]["reward_model"]["ground_truth"]) == dict(problems[0].answer)
+    batch = compute_score(
+        data_sources=[r["data_source"] for r in rows] * 2,
+        solution_strs=[env.task.reference(p) for p in problems] + ["print('no')"] * 2,
+        ground_truths=[r["reward_model"]["ground_truth"] for r in rows] * 2,
+        extra_infos=[r["extra_info"] for r in rows] * 2,
+    )
+    assert [b["score"] for b in batch[:2]] == [1.0, 1.0]
+    assert all(b["score"] < 1.0 for b in batch[2:])
+    # verl's own code datasets name the source "apps" and carry no flag: the JSON is still read
+    assert compute_score("apps", env.task.reference(problems[0]), rows[0]["reward_model"]["ground_truth"], {})["score"] == 1.0
