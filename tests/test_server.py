@@ -196,8 +196,10 @@ def test_a_body_that_is_not_json_says_so(server):
 
 
 def test_unknown_paths_and_methods_are_4xx(server):
-    assert httpx.get(f"{server}/verify", timeout=10).status_code == 405
-    assert httpx.get(f"{server}/nothing", timeout=10).status_code == 404
+    r = httpx.get(f"{server}/verify", timeout=10)
+    assert r.status_code == 405 and r.json()["error"] == "Method Not Allowed"
+    r = httpx.get(f"{server}/nothing", timeout=10)
+    assert r.status_code == 404 and r.json()["error"] == "Not Found"
 
 
 # --- load ----------------------------------------------------------------------------------
@@ -311,3 +313,14 @@ def test_serve_with_a_missing_import_file_exits_2_naming_it(capsys):
 def test_serve_rejects_nonpositive_workers(capsys):
     assert serve_main(["--workers", "-1"]) == 2
     assert "--workers" in capsys.readouterr().err
+
+
+def test_a_streamed_body_over_the_limit_is_413_too(server):
+    def chunks():
+        yield b'{"items": ['
+        for _ in range(300):
+            yield b" " * 4096
+        yield b"]}"
+
+    r = httpx.post(f"{server}/verify", content=chunks(), headers={"content-type": "application/json"}, timeout=30)
+    assert r.status_code == 413 and "over the limit of 1048576 bytes" in r.json()["error"]

@@ -408,10 +408,6 @@ class VerifyRequest(BaseModel):
     items: list[VerifyItem]
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 class _ASGIGuard:
     """Counts requests and their latency per route, and caps the body size (413)."""
 
@@ -448,22 +444,22 @@ class _ASGIGuard:
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
                     if received > self.max_body_bytes:
-                        raise _BodyTooLarge()
+                        # raised while FastAPI reads the body: its handler answers 413
+                        from starlette.exceptions import HTTPException
+
+                        raise HTTPException(413, self._too_large_message(f"more than {self.max_body_bytes}"))
                 return message
 
-            try:
-                await self.app(scope, receive_limited, send_wrapped)
-            except _BodyTooLarge:
-                if not status["started"]:
-                    await self._too_large(send_wrapped, received)
+            await self.app(scope, receive_limited, send_wrapped)
         finally:
             self.metrics.requests[(label, status["code"])] += 1
             self.metrics.request_seconds[label].observe(time.perf_counter() - t0)
 
+    def _too_large_message(self, size: int | str) -> str:
+        return f"request body of {size} bytes is over the limit of {self.max_body_bytes} bytes (--max-body-mb)"
+
     async def _too_large(self, send: Any, size: int) -> None:
-        body = json.dumps(
-            {"error": f"request body of {size} bytes is over the limit of {self.max_body_bytes} bytes (--max-body-mb)"}
-        ).encode()
+        body = json.dumps({"error": self._too_large_message(size)}).encode()
         await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": body})
 
@@ -472,6 +468,7 @@ def create_app(config: ServerConfig | None = None) -> Any:
     """The ASGI app (FastAPI inside a size/metrics guard). Worker processes start with
     the app's lifespan and stop with it."""
     from fastapi import FastAPI, HTTPException, Request
+    from starlette.exceptions import HTTPException as StarletteHTTPException
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
@@ -515,8 +512,8 @@ def create_app(config: ServerConfig | None = None) -> Any:
             problems.append(f"{where}: {err.get('msg', 'invalid')}")
         return JSONResponse(status_code=422, content={"error": "; ".join(problems[:20]), "detail": _jsonable(exc.errors())})
 
-    @api.exception_handler(HTTPException)
-    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    @api.exception_handler(StarletteHTTPException)  # ours, and the router's 404 / 405
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse(status_code=exc.status_code, content={"error": str(exc.detail)}, headers=exc.headers)
 
     def _domain_of(i: int, item: VerifyItem) -> str:
