@@ -87,6 +87,9 @@ def _worker_main(conn: Connection, memory_limit_mb: int | None, initializer: Cal
             msg = conn.recv()
         except (EOFError, OSError):
             return
+        except Exception as e:  # the call's arguments could not be unpickled here
+            conn.send((False, f"the call could not be received by the worker: {type(e).__name__}: {e}"))
+            continue
         if msg is None:
             return
         fn, args = msg

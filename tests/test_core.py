@@ -168,3 +168,28 @@ def test_verify_batch_runs_a_user_task_in_parallel_with_verdicts_in_order():
     assert [v.correct for v in verdicts] == [i % 2 == 0 for i in range(len(answers))]
     with pytest.raises(ValueError, match="2 responses but 1 answers"):
         prolong.verify_batch("reverse2", ["a", "b"], ["a"])
+
+
+class _Unpicklable:
+    """Pickles fine, but fails to unpickle in the worker."""
+
+    def __reduce__(self):
+        return (_fail_on_load, ())
+
+
+def _fail_on_load():
+    raise ImportError("module of the argument is not importable in the worker")
+
+
+def _identity(x):
+    return x
+
+
+def test_pool_reports_arguments_the_worker_cannot_unpickle_without_losing_the_worker():
+    with WorkerPool(1) as pool:
+        pool.call(_sleep, 0.0, timeout=5)
+        pid = pool._workers[0].proc.pid
+        (out,) = pool.map(_identity, [(_Unpicklable(),)], timeout=5)
+        assert isinstance(out, CallError) and "could not be received" in out.message
+        assert pool._workers[0].proc.pid == pid
+        assert pool.call(_identity, 7, timeout=5) == 7
