@@ -86,11 +86,19 @@ class HFEngine:
 
     The engine samples from the very model object it was given (the trainer's policy),
     so ``sync_weights`` has nothing to copy. ``batch_size`` bounds the sequences
-    generated at once (prompts x n).
+    generated at once (prompts x n). With ``fast=True`` (the default) Llama-family
+    models (Qwen2, Llama, Mistral) are sampled by :mod:`prolong.trainer.fast_decode`'s
+    lean loop (same weights and logits, ~1.6x faster than ``generate`` for small models
+    on CPU); other models, or generation configs with extra logits processors, use
+    ``generate``.
     """
 
-    def __init__(self, model: Any, tokenizer: Any, *, batch_size: int = 64, system_prompt: str | None = None) -> None:
+    def __init__(self, model: Any, tokenizer: Any, *, batch_size: int = 64, system_prompt: str | None = None, fast: bool = True) -> None:
+        from prolong.trainer.fast_decode import fast_decoder
+
         self.model = model
+        self.fast = fast
+        self._fast = fast_decoder(model) if fast else None
         self.tokenizer = tokenizer
         self.batch_size = int(batch_size)
         self.system_prompt = system_prompt
@@ -103,6 +111,10 @@ class HFEngine:
         self._prompt_cache: dict[str, list[int]] = {}
 
     def sync_weights(self, model: Any) -> None:
+        if model is not self.model:
+            from prolong.trainer.fast_decode import fast_decoder
+
+            self._fast = fast_decoder(model) if self.fast else None
         self.model = model
 
     def encode(self, prompt: str) -> list[int]:
@@ -156,16 +168,22 @@ class HFEngine:
         sampling: dict[str, Any] = {"do_sample": False}
         if temperature > 0:
             sampling = {"do_sample": True, "temperature": float(temperature), "top_p": float(top_p), "top_k": 0}
-        gen = self.model.generate(
-            input_ids=input_ids.to(device),
-            attention_mask=attention.to(device),
-            max_new_tokens=max_new_tokens,
-            pad_token_id=pad,
-            eos_token_id=sorted(self.eos_ids) or None,
-            use_cache=True,
-            **sampling,
-        )
-        new = gen[:, width:].tolist()
+        if self._fast is not None:  # the lean sampling loop (prolong.trainer.fast_decode)
+            new = self._fast.generate(
+                input_ids.to(device), attention.to(device), max_new_tokens=max_new_tokens, temperature=float(temperature),
+                top_p=float(top_p), eos_token_ids=sorted(self.eos_ids), pad_token_id=pad,
+            ).tolist()
+        else:
+            gen = self.model.generate(
+                input_ids=input_ids.to(device),
+                attention_mask=attention.to(device),
+                max_new_tokens=max_new_tokens,
+                pad_token_id=pad,
+                eos_token_id=sorted(self.eos_ids) or None,
+                use_cache=True,
+                **sampling,
+            )
+            new = gen[:, width:].tolist()
         comps = []
         for p, row in zip(prompts, new):
             tokens, reason = [], "length"
