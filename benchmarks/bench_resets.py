@@ -41,20 +41,25 @@ def worker(arm: str, overrides: list[str], out_json: str, out_dir: str) -> None:
     collect = loop.collect_rollouts
 
     def timed_collect(*args, **kwargs):
-        if not t0:
-            t0.append(time.perf_counter())  # the clock starts with RL (after the held-out check before it)
+        if not t0:  # the clocks start with RL (after the held-out check before it)
+            t0.extend([time.perf_counter(), time.process_time()])
         return collect(*args, **kwargs)
+
+    def clocks() -> dict:
+        if not t0:
+            return {"wall": 0.0, "cpu": 0.0}
+        return {"wall": time.perf_counter() - t0[0], "cpu": time.process_time() - t0[1]}
 
     loop.collect_rollouts = timed_collect
 
     class TimedLogger(loop.MetricsLogger):
         def log(self, step, metrics):
             super().log(step, metrics)
-            records.append({"wall": time.perf_counter() - t0[0] if t0 else 0.0, "step": step, **metrics})
+            records.append({**clocks(), "step": step, **metrics})
 
         def event(self, step, kind, **fields):
             super().event(step, kind, **fields)
-            records.append({"wall": time.perf_counter() - t0[0] if t0 else 0.0, "step": step, "event": kind, **fields})
+            records.append({**clocks(), "step": step, "event": kind, **fields})
 
     loop.MetricsLogger = TimedLogger
     cfg = TrainConfig.from_args([f"out_dir={out_dir}", "progress=false", "tensorboard=false", *overrides])
@@ -112,7 +117,7 @@ def plot(runs: dict[str, dict], path: Path) -> None:
 
 
 def summary(runs: dict[str, dict]) -> str:
-    lines = [f"{'':<16}{'RL seconds':>11}{'hard resets':>12}{'val before':>12}{'val after':>11}{'best val':>10}"
+    lines = [f"{'':<16}{'RL seconds':>11}{'CPU s':>7}{'hard resets':>12}{'val before':>12}{'val after':>11}{'best val':>10}"
              f"{'reward 1st half':>17}{'reward 2nd half':>17}{'final KL':>10}"]
     for arm, run in runs.items():
         steps = [r for r in run["records"] if "reward/mean" in r]
@@ -121,10 +126,13 @@ def summary(runs: dict[str, dict]) -> str:
         vals = [r["val/pass@1"] for r in run["records"] if "val/pass@1" in r]
         kl = next((r["kl"] for r in reversed(steps) if "kl" in r), float("nan"))
         rl_seconds = steps[-1]["wall"] if steps else 0.0
+        cpu_seconds = steps[-1].get("cpu", float("nan")) if steps else 0.0
         lines.append(
-            f"{arm:<16}{rl_seconds:>11.0f}{len(run['resets']) if arm == 'with resets' else 0:>12}{run['val_before']:>12.3f}{run['val_after']:>11.3f}"
+            f"{arm:<16}{rl_seconds:>11.0f}{cpu_seconds:>7.0f}{len(run['resets']) if arm == 'with resets' else 0:>12}{run['val_before']:>12.3f}{run['val_after']:>11.3f}"
             f"{max(vals):>10.3f}{sum(rw[:half]) / max(half, 1):>17.3f}{sum(rw[half:]) / max(len(rw) - half, 1):>17.3f}{kl:>10.4f}"
         )
+    lines.append("RL seconds: wall time from the first rollout to the last step (this machine is shared: compare\n"
+                 "the two runs by step, third panel, and by CPU seconds of the process).")
     return "\n".join(lines)
 
 

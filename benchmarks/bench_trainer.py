@@ -13,16 +13,17 @@ the same env (``prolong/toy-add-v0``, scored by prolong's verifier: TRL through
 * KL to a reference model with the same coefficient (TRL ``beta``, prolong ``kl_coef``;
   both hold a reference model and compute its log-probs);
 * no dynamic sampling, no overlong shaping (TRL has neither), AdamW, lr, grad clip 1.0;
-* torch CPU threads.
+* torch CPU threads (1 by default).
 
 Each trainer runs in a fresh subprocess (one per trainer and repeat, alternating), so
 the peak resident memory (``getrusage(RUSAGE_SELF).ru_maxrss``: imports, model,
 reference, optimizer, activations) is that trainer's alone. Throughput is samples
-(completions) per second over whole training steps (rollout + scoring + update),
-skipping the first step (warm-up); the best of ``--repeats`` runs is kept, because
-this machine is shared.
+(completions) per second over whole training steps (from one step's start to the
+next one's: rollout, scoring, update, logging), skipping the first step (warm-up);
+also per CPU-second of the process, which other jobs on a shared machine disturb
+less than wall time. The best of ``--repeats`` runs is kept.
 
-    python -m benchmarks.bench_trainer                    # ~2-4 minutes on 2 cores
+    python -m benchmarks.bench_trainer                    # ~3-5 minutes on 2 cores
     python -m benchmarks.bench_trainer --steps 8 --max-new-tokens 64 --repeats 3
 """
 
@@ -183,17 +184,19 @@ def summarise(run: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=6, help="training steps per run (the first is not timed)")
+    p.add_argument("--steps", type=int, default=8, help="training steps per run (the first is not timed)")
     p.add_argument("--prompts", type=int, default=8, help="prompts per step")
     p.add_argument("--generations", type=int, default=8, help="samples per prompt (G)")
     p.add_argument("--max-new-tokens", type=int, default=32)
     p.add_argument("--beta", type=float, default=0.01, help="KL coefficient of both trainers")
     p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--threads", type=int, default=min(4, os.cpu_count() or 1), help="torch CPU threads of each trainer")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads of each trainer (default 1: a 0.5M-parameter model gains little from more, "
+                   "and on a shared machine OpenMP threads that wait for each other slow both trainers down 10x)")
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--heads", type=int, default=4)
-    p.add_argument("--repeats", type=int, default=2, help="runs of each trainer (alternating); the best is kept")
+    p.add_argument("--repeats", type=int, default=3, help="runs of each trainer (alternating); the best is kept")
     p.add_argument("--only", choices=("prolong", "trl"), help="run one trainer only")
     p.add_argument("--worker", choices=("prolong", "trl"), help=argparse.SUPPRESS)
     p.add_argument("--model", help=argparse.SUPPRESS)

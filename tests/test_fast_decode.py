@@ -49,6 +49,20 @@ def test_greedy_tokens_equal_transformers_generate_on_left_padded_prompts(make):
     assert torch.equal(ours, theirs)
 
 
+def test_prompts_repeated_for_a_group_share_one_prefill_and_decode_as_generate_does():
+    model = _qwen2()
+    dec = fast_decoder(model)
+    ids, att = _left_padded([3, 6, 5], width=6)
+    ids, att = ids.repeat_interleave(4, dim=0), att.repeat_interleave(4, dim=0)  # G = 4 samples per prompt
+    ours = dec.generate(ids, att, max_new_tokens=12, temperature=0.0, eos_token_ids=[], pad_token_id=0)
+    theirs = model.generate(input_ids=ids, attention_mask=att, max_new_tokens=12, do_sample=False, pad_token_id=0,
+                            eos_token_id=None)[:, 6:]
+    assert torch.equal(ours, theirs)
+    torch.manual_seed(0)
+    sampled = dec.generate(ids, att, max_new_tokens=12, temperature=1.0, eos_token_ids=[], pad_token_id=0)
+    assert len({tuple(r) for r in sampled[:4].tolist()}) > 1  # the samples of one prompt still differ
+
+
 def test_each_row_stops_at_its_first_eos_then_holds_pad_and_the_loop_ends_when_all_stopped():
     model = _qwen2()
     dec = fast_decoder(model)

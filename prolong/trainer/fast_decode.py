@@ -8,8 +8,8 @@ weights (the model's own parameters, read live: nothing is copied, so an optimiz
 step is seen at once) with the same operations as the model's ``forward``
 (RMSNorm in float32, rotary embeddings from the model's own rotary module, grouped
 query attention through ``scaled_dot_product_attention``), a key/value cache
-allocated once per call and written in place, and sampling with one uniform draw per
-row (inverse CDF). On prolong's tiny model it samples about 1.7x faster than
+allocated once per call and written in place, one prefill per distinct prompt (the G
+samples of a prompt share it), and sampling with one uniform draw per row (inverse CDF). On prolong's tiny model it samples about 1.7x faster than
 ``generate`` on one CPU thread, with the same logits.
 
 :func:`fast_decoder` hands one out only when it applies: a supported architecture
@@ -208,7 +208,18 @@ class FastDecoder:
         with torch.no_grad():
             b, p = input_ids.shape
             cache = self._new_cache(b, p + max_new_tokens, self._param())
-            logits, last_pos = self._prefill(input_ids, attention_mask, cache)
+            # the G samples of a prompt share its prefill: run each distinct prompt once
+            rows = torch.cat([input_ids, attention_mask.to(input_ids.dtype)], dim=1)
+            distinct, which = torch.unique(rows, dim=0, return_inverse=True)
+            if distinct.shape[0] < b:
+                shared = self._new_cache(distinct.shape[0], p, self._param())
+                logits, last_pos = self._prefill(distinct[:, :p], distinct[:, p:], shared)
+                for (keys, values), (k0, v0) in zip(cache, shared):
+                    keys[:, :, :p] = k0[which]
+                    values[:, :, :p] = v0[which]
+                logits, last_pos = logits[which], last_pos[which]
+            else:
+                logits, last_pos = self._prefill(input_ids, attention_mask, cache)
             keys_ok = torch.cat([attention_mask.bool(), torch.ones(b, max_new_tokens, dtype=torch.bool, device=input_ids.device)], 1)
             eos = torch.tensor(sorted(eos_token_ids or []), dtype=torch.long, device=input_ids.device)
             done = torch.zeros(b, 1, dtype=torch.bool, device=input_ids.device)
