@@ -74,7 +74,8 @@ class EvalResult:
     Attributes:
         settings: the evaluation's settings (model, engine, n, ks, temperature, ...).
         envs: env id -> metrics (``problems``, ``samples``, ``pass@1``, ``pass@<k>``...,
-            ``mean_reward``, ``truncated``, ``mean_response_tokens``).
+            ``mean_reward``, ``truncated``, ``mean_response_tokens``, and ``reasons``: the
+            share of samples per verdict reason, e.g. ``{"correct": 0.4, "no final answer": 0.6}``).
         domains: domain -> the same metrics over the problems of that domain.
         seconds: wall time of generation and scoring.
         samples: one record per sample (env, domain, problem id, sample index,
@@ -103,6 +104,11 @@ def _summarise(rows: list[dict[str, Any]], n: int, ks: list[int]) -> dict[str, f
     out["mean_reward"] = sum(sum(r["rewards"]) for r in rows) / max(samples, 1)
     out["truncated"] = sum(sum(r["truncated"]) for r in rows) / max(samples, 1)
     out["mean_response_tokens"] = sum(sum(r["lengths"]) for r in rows) / max(samples, 1)
+    reasons: dict[str, int] = {}
+    for r in rows:
+        for reason in r["reasons"]:
+            reasons[reason] = reasons.get(reason, 0) + 1
+    out["reasons"] = {k: v / max(samples, 1) for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])}  # type: ignore[assignment]
     return out
 
 
@@ -234,6 +240,7 @@ def evaluate_engine(
                         "rewards": [float(v.reward) for v in vs],
                         "truncated": [bool(c.truncated) for c in cs],
                         "lengths": [len(c.token_ids) for c in cs],
+                        "reasons": [str(v.reason) for v in vs],
                     })
                     if keep_samples:
                         for j, (v, c) in enumerate(zip(vs, cs)):

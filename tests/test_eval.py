@@ -88,6 +88,7 @@ def test_one_right_sample_in_four_gives_pass1_quarter_pass2_half_pass4_one():
     assert m["mean_reward"] == pytest.approx(0.25)
     assert m["truncated"] == pytest.approx(0.5)  # samples 1 and 3 of each group hit the budget
     assert m["mean_response_tokens"] == pytest.approx(4.5)  # 3, 4, 5, 6 tokens
+    assert m["reasons"] == {"wrong answer": 0.75, "correct": 0.25}
     assert r.domains == {"toy_add": m}
     assert [c["prompts"] for c in engine.calls] == [3, 3, 3, 1]
     assert all(c["temperature"] == 1.0 for c in engine.calls)  # n > 1 samples at 1.0 by default
