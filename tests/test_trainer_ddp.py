@@ -79,12 +79,19 @@ def _grad_worker(rank, port, out_dir):
     global_tokens = D.all_reduce_sum(sum(n for n, _ in SHARDS[rank]))
     (_token_loss_sum(model, seqs) / global_tokens).backward()
     D.all_reduce_gradients(model)
-    torch.save({"grad": model.weight.grad.clone(), "weight": model.weight.detach().clone(), "tokens": global_tokens},
+    # dynamic sampling left rank 1 one group short: both ranks train on 2 groups
+    rollout = SimpleNamespace(problems=["a", "b", "c"][: 3 - rank], completions=[[1], [2], [3]][: 3 - rank],
+                              rewards=[[0.0], [1.0], [0.5]][: 3 - rank], metrics={})
+    D.equalize_rollout(rollout)
+    metrics = D.reduce_metrics({"reward/mean": 0.2 + 0.4 * rank, "groups": len(rollout.problems), "time/step": 1.0 + rank,
+                                **({"reward/code": 1.0} if rank == 1 else {})})
+    torch.save({"grad": model.weight.grad.clone(), "weight": model.weight.detach().clone(), "tokens": global_tokens,
+                "kept": rollout.problems, "trimmed": rollout.metrics["dist/groups_trimmed"], "metrics": metrics},
                os.path.join(out_dir, f"rank{rank}.pt"))
     D.finish()
 
 
-def test_summed_gradients_over_the_global_token_count_equal_the_whole_batch_token_mean(tmp_path):
+def test_summed_gradients_over_the_global_token_count_equal_the_whole_batch_token_mean_and_ranks_agree(tmp_path):
     import torch.multiprocessing as mp
 
     mp.spawn(_grad_worker, args=(_free_port(), str(tmp_path)), nprocs=2, join=True)
@@ -92,6 +99,8 @@ def test_summed_gradients_over_the_global_token_count_equal_the_whole_batch_toke
     assert r0["tokens"] == r1["tokens"] == 13
     assert torch.equal(r0["weight"], r1["weight"])  # rank 0's initial weights everywhere
     assert torch.equal(r0["grad"], r1["grad"])
+    assert r0["kept"] == ["a", "b"] and r1["kept"] == ["a", "b"] and (r0["trimmed"], r1["trimmed"]) == (1, 0)
+    assert r0["metrics"] == r1["metrics"] == {"reward/mean": pytest.approx(0.4), "groups": 4, "time/step": 2.0, "reward/code": 1.0}
     # one process with the whole batch: token-mean over all 13 tokens
     torch.manual_seed(0)
     model = torch.nn.Linear(3, 1)
