@@ -207,12 +207,15 @@ def build_engine(kind: str, model: Any, tokenizer: Any, **kwargs: Any) -> Rollou
     if kind == "hf":
         return HFEngine(model, tokenizer, **kwargs)
     if kind == "vllm":
+        # prolong.trainer.vllm_engine defines VLLMEngine(model, tokenizer, **kwargs) with
+        # this module's interface; vllm itself is an optional extra (CUDA only).
         try:
             from prolong.trainer import vllm_engine  # type: ignore[attr-defined]
+
+            return vllm_engine.VLLMEngine(model, tokenizer, **kwargs)
         except ImportError as e:
             raise RuntimeError(
                 "engine='vllm' needs prolong.trainer.vllm_engine and the vllm package "
-                f"(pip install 'prolong[vllm]', CUDA only); import failed: {e}"
+                f"(pip install 'prolong[vllm]', CUDA only); import failed: {e}. Use engine='hf' on CPU."
             ) from e
-        return vllm_engine.VLLMEngine(model, tokenizer, **kwargs)
     raise ValueError(f"unknown rollout engine {kind!r}; choose 'hf' or 'vllm'")

@@ -392,9 +392,13 @@ def evaluate(
     seed: int = 0,
 ) -> dict[str, float]:
     """Held-out pass@1 (greedy, or the mean over ``k`` samples) and unbiased pass@k of
-    each env and their mean over envs: ``val/<env>/pass@1``, ``val/pass@1``, ``val/pass@<k>``."""
+    each env and their mean over envs: ``val/<env>/pass@1``, ``val/pass@1``, ``val/pass@<k>``,
+    ``val/pass@1_sampled``; ``val/no_answer`` is the fraction of pass@1 responses with no
+    final answer the verifier could read."""
+    from prolong.core import Reason
+
     m: dict[str, float] = {}
-    p1_all, pk_all, ps_all = [], [], []
+    p1_all, pk_all, ps_all, na_all = [], [], [], []
     for env_id, problems in val_sets.items():
         prompts = [p.prompt for p in problems]
         sampled_p1 = None
@@ -403,6 +407,7 @@ def evaluate(
             flat_p = [p for p in problems for _ in range(k)]
             verdicts = score(flat_p, [c.text for g in groups for c in g])
             correct = np.array([v.correct for v in verdicts], dtype=int).reshape(len(problems), k)
+            no_answer = float(np.mean([v.reason == Reason.NO_ANSWER for v in verdicts]))
             pk = float(np.mean([A.pass_at_k(k, int(c), k) for c in correct.sum(axis=1)]))
             sampled_p1 = float(correct.mean())
             m[f"val/{env_id}/pass@{k}"] = pk
@@ -413,11 +418,15 @@ def evaluate(
             groups = engine.generate(prompts, n=1, max_new_tokens=max_new_tokens, temperature=0.0)
             verdicts = score(problems, [g[0].text for g in groups])
             p1 = float(np.mean([v.correct for v in verdicts]))
+            no_answer = float(np.mean([v.reason == Reason.NO_ANSWER for v in verdicts]))
         else:
             p1 = sampled_p1
         m[f"val/{env_id}/pass@1"] = p1
+        m[f"val/{env_id}/no_answer"] = no_answer
         p1_all.append(p1)
+        na_all.append(no_answer)
     m["val/pass@1"] = float(np.mean(p1_all))
+    m["val/no_answer"] = float(np.mean(na_all))
     if pk_all:
         m[f"val/pass@{k}"] = float(np.mean(pk_all))
         m["val/pass@1_sampled"] = float(np.mean(ps_all))

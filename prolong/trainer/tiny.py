@@ -19,6 +19,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import time
 from pathlib import Path
@@ -177,10 +178,18 @@ def tiny_model_dir(cfg: Any) -> Path:
         "system_prompt": cfg.system_prompt,
         "seed": cfg.seed,
         **{k: getattr(cfg, k) for k in ("tiny_hidden_size", "tiny_layers", "tiny_heads", "tiny_vocab_size",
-                                         "sft_steps", "sft_batch_size", "sft_lr")},
+                                         "sft_steps", "sft_batch_size", "sft_lr", "sft_unboxed_frac")},
     }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
     return Path(os.path.expanduser(cfg.cache_dir)) / "tiny" / digest
+
+
+_BOXED = re.compile(r"\\boxed\{([^{}]*)\}")
+
+
+def unbox(response: str) -> str:
+    """``The answer is \\boxed{8}.`` -> ``The answer is 8.`` (every un-nested box)."""
+    return _BOXED.sub(lambda m: m.group(1), response)
 
 
 def _training_texts(cfg: Any, n: int) -> tuple[list[tuple[str, str]], list[str]]:
@@ -205,6 +214,8 @@ def _training_texts(cfg: Any, n: int) -> tuple[list[tuple[str, str]], list[str]]
                 p = task.problems[rng.randrange(len(task.problems))]
                 if split == "train":
                     ref = task.reference(p)
+                    if rng.random() < cfg.sft_unboxed_frac:
+                        ref = unbox(ref)
                     texts.append(p.prompt + "\n" + ref)
                     pairs.append((p.prompt, ref))
                 else:  # held-out prompts only shape the alphabet; their answers are never seen
@@ -217,7 +228,9 @@ def _training_texts(cfg: Any, n: int) -> tuple[list[tuple[str, str]], list[str]]
 def load_or_build_tiny(cfg: Any, *, log: Any = print) -> tuple[Any, Any, Path]:
     """The tiny model and tokenizer of ``cfg`` (built, warm-started and cached on first use)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # "Loading weights" bars for a 0.5M-parameter model are noise
     path = tiny_model_dir(cfg)
     if not (path / "config.json").is_file():
         t0 = time.time()
