@@ -4,8 +4,8 @@ Two runs of the same config (``TrainConfig()``'s defaults: the tiny model, its t
 stages, the same seed), one as configured (each stage after the first begins with a
 hard reset: reference := policy, fresh optimizer state) and one whose hard resets do
 nothing (``prolong.trainer.loop.hard_reset`` replaced by a no-op in that process: the
-reference stays the initial model, Adam keeps its moments; the stage's other settings
-still change). Each run is its own subprocess, one after the other; the tiny model is
+reference stays the initial model, Adam keeps its moments, the LR warmup does not
+restart; the stage's other settings still change). Each run is its own subprocess, one after the other; the tiny model is
 built (and cached) before either starts.
 
 Draws training reward and held-out pass@1 against wall time (and against steps) into
@@ -36,6 +36,7 @@ def worker(arm: str, overrides: list[str], out_json: str, out_dir: str) -> None:
 
     if arm == "without resets":
         loop.hard_reset = lambda policy, reference, optimizer: None  # the A/B switch: nothing is reset
+        overrides = [*overrides, "reset_restarts_warmup=false"]  # nor the learning-rate warmup
     records: list[dict] = []
     t0: list[float] = []
     collect = loop.collect_rollouts
