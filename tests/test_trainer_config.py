@@ -117,3 +117,16 @@ def test_cli_prints_the_resolved_config(capsys):
     assert "seed: 7" in capsys.readouterr().out
     assert main(["no_such_key=1"]) == 2
     assert "unknown config key 'no_such_key'" in capsys.readouterr().err
+
+
+def test_configs_tiny_yaml_is_the_embedded_default():
+    assert TrainConfig.from_yaml(ROOT / "configs" / "tiny.yaml") == TrainConfig()
+
+
+def test_help_config_lists_every_field_with_its_default(capsys):
+    from prolong.trainer.cli import main
+
+    assert main(["--help-config"]) == 0
+    out = capsys.readouterr().out
+    assert "eps_high: float = 0.4" in out and "ProRL: 0.4" in out
+    assert all(f"\n{name}:" in "\n" + out for name in TrainConfig.__dataclass_fields__)

@@ -59,9 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     minutes, seconds = divmod(int(result.seconds), 60)
     print()
     print(f"run directory: {result.out_dir}  ({result.steps} steps, {len(result.resets)} hard reset(s), {minutes}m{seconds:02d}s)")
-    if result.val_before is not None and result.val_after is not None:
-        print(f"held-out accuracy (pass@1): before RL {result.val_before:.3f}  ->  after RL {result.val_after:.3f}"
-              f"  ({result.val_after - result.val_before:+.3f})")
+    if result.before and result.after:
+        from prolong.trainer.loop import describe_validation
+
+        print(f"held-out before RL: {describe_validation(result.before, cfg.val_k)}")
+        print(f"held-out after RL:  {describe_validation(result.after, cfg.val_k)}")
     print(f"curves: {result.out_dir / 'curves.png'}   metrics: {result.out_dir / 'metrics.jsonl'}")
     return 0
 

@@ -438,6 +438,10 @@ def evaluate(
 
 @dataclass
 class TrainResult:
+    """What :func:`train` returns. ``val_before``/``val_after`` are the held-out
+    ``val/pass@1`` before RL (step 0) and at the last validation; ``before``/``after``
+    hold every ``val/...`` metric of those validations."""
+
     out_dir: Path
     steps: int
     val_before: float | None
@@ -445,6 +449,19 @@ class TrainResult:
     resets: list[dict[str, Any]]
     seconds: float
     metrics: list[dict[str, Any]]
+    before: dict[str, float] = field(default_factory=dict)
+    after: dict[str, float] = field(default_factory=dict)
+
+
+def describe_validation(m: dict[str, Any], k: int) -> str:
+    """``pass@1 0.540 (greedy), 0.235 (sampled), pass@4 0.635`` from validation metrics."""
+    parts = [f"pass@1 {m['val/pass@1']:.3f}"]
+    if "val/pass@1_sampled" in m and m["val/pass@1_sampled"] != m["val/pass@1"]:
+        parts[0] += " (greedy)"
+        parts.append(f"{m['val/pass@1_sampled']:.3f} (sampled)")
+    if k and f"val/pass@{k}" in m:
+        parts.append(f"pass@{k} {m[f'val/pass@{k}']:.3f}")
+    return ", ".join(parts)
 
 
 def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
@@ -529,7 +546,7 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
     if start_step == 0:
         before = validate(0, cfg.stage_config(0))
         logger.log(0, before)
-        log(f"held-out pass@1 before RL: {before['val/pass@1']:.3f}" + (f"  (pass@{cfg.val_k}: {before[f'val/pass@{cfg.val_k}']:.3f})" if cfg.val_k else ""))
+        log(f"held-out before RL: {describe_validation(before, cfg.val_k)}")
         if cfg.reset_on_plateau:
             triggers.observe_validation(before.get(cfg.reset_metric, before["val/pass@1"]))
 
@@ -611,8 +628,11 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
         except Exception as e:  # plotting must never fail a finished run
             log(f"could not draw curves.png: {e}")
     vals = [r for r in logger.history if "val/pass@1" in r]
-    before_v = next((r["val/pass@1"] for r in vals if r["step"] == 0), None)
+    first = next((r for r in vals if r["step"] == 0), None)
+    before_v = first["val/pass@1"] if first else None
     after_v = vals[-1]["val/pass@1"] if vals else None
+    val_of = lambda r: {k: v for k, v in (r or {}).items() if k.startswith("val/")}  # noqa: E731
     D.finish(policy, out_dir)  # data-parallel: check the replicas are equal, leave the group
     secs = time.time() - t_start
-    return TrainResult(out_dir, total, before_v, after_v, list(triggers.resets), secs, list(logger.history))
+    return TrainResult(out_dir, total, before_v, after_v, list(triggers.resets), secs, list(logger.history),
+                       before=val_of(first), after=val_of(vals[-1] if vals else None))
