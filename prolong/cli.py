@@ -196,7 +196,12 @@ def main(argv: list[str] | None = None) -> int:
         module, _, fn = DELEGATED[argv[0]][0].partition(":")
         return int(getattr(importlib.import_module(module), fn)(argv[1:]) or 0)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # key=value env arguments given after options (argparse stops at them)
+        if hasattr(args, "kw") and all("=" in e and not e.startswith("-") for e in extra):
+            args.kw = list(args.kw or []) + extra
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "fn", None):
         parser.print_help()
         return 1
