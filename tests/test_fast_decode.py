@@ -128,3 +128,56 @@ def test_hf_engine_samples_with_the_fast_loop_and_sees_weight_updates_without_a_
     with torch.no_grad():
         model.lm_head.weight.mul_(-1.5)  # an "optimizer step" on the shared model object
     assert greedy(fast) == greedy(slow)
+
+
+# --- shared-prefix log-probs (prolong.trainer.prefix_sharing) ----------------------------------
+
+
+def _group_batch():
+    """A loop Batch: two prompts, three responses each, of different lengths (one truncated)."""
+    from prolong.trainer.engines import Completion
+    from prolong.trainer.loop import Rollout, build_batch
+
+    g = torch.Generator().manual_seed(5)
+    prompts = [torch.randint(2, 96, (n,), generator=g).tolist() for n in (4, 7)]
+    groups = []
+    for p in prompts:
+        group = []
+        for n in (3, 6, 1):
+            toks = torch.randint(2, 96, (n,), generator=g).tolist()
+            group.append(Completion(text="", prompt_ids=p, token_ids=toks, finish_reason="stop" if n < 6 else "length"))
+        groups.append(group)
+    rollout = Rollout(problems=[None, None], completions=groups, rewards=[[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    return build_batch(rollout, torch.tensor([[1.0, -1.0, 0.5], [0.2, -0.3, 0.1]]), 0, overlong_filter=False)
+
+
+def test_shared_prefix_log_probs_and_gradients_equal_the_plain_forward():
+    from prolong.trainer import algorithms as A
+    from prolong.trainer.prefix_sharing import plain_response_logits, shared_prefix_logits
+
+    model = _qwen2().train()
+    b = _group_batch()
+    shared = shared_prefix_logits(model, b.input_ids, b.resp_pos, b.resp_tokens, b.resp_mask)
+    assert shared is not None and shared.shape == (6, 6, 96)
+    plain = plain_response_logits(model, b.input_ids, b.attention_mask, b.resp_pos)
+    real = b.resp_mask.bool()
+    lp_shared, lp_plain = A.token_logprobs(shared, b.resp_tokens), A.token_logprobs(plain, b.resp_tokens)
+    assert torch.allclose(lp_shared[real], lp_plain[real], atol=1e-5)
+    grads = []
+    for lp in (lp_shared, lp_plain):
+        model.zero_grad()
+        (lp * b.resp_mask).sum().backward(retain_graph=True)
+        grads.append([p.grad.clone() for p in model.parameters()])
+    for gs, gp in zip(*grads):
+        assert torch.allclose(gs, gp, atol=1e-4, rtol=1e-4)
+
+
+def test_shared_prefix_declines_without_repeated_prompts_or_without_a_cache():
+    from prolong.trainer.prefix_sharing import shared_prefix_logits
+
+    model = _qwen2().train()
+    b = _group_batch()
+    one_each = b.select(torch.tensor([0, 3]))  # one response per prompt: nothing to share
+    assert shared_prefix_logits(model, one_each.input_ids, one_each.resp_pos, one_each.resp_tokens, one_each.resp_mask) is None
+    (getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable)()  # no cache under checkpointing
+    assert shared_prefix_logits(model, b.input_ids, b.resp_pos, b.resp_tokens, b.resp_mask) is None

@@ -38,6 +38,7 @@ from prolong.trainer.checkpoint import latest_checkpoint, load_checkpoint, rng_s
 from prolong.trainer.config import TrainConfig
 from prolong.trainer.engines import Completion, RolloutEngine, apply_chat_template, build_engine
 from prolong.trainer.metrics import MetricsLogger, plot_run
+from prolong.trainer.prefix_sharing import shared_prefix_logits
 from prolong.trainer.resets import ResetTriggers, hard_reset, scheduled_lr
 
 __all__ = ["train", "TrainResult", "make_envs", "load_policy", "evaluate", "Rollout"]
@@ -269,9 +270,12 @@ def response_logprobs(model: Any, batch: Batch, *, with_entropy: bool = False, e
     """Per-token log-probs ``(N, T)`` of the response tokens under ``model`` (and entropies,
     differentiable when ``entropy_grad``)."""
     device = next(model.parameters()).device
-    logits = model(input_ids=batch.input_ids.to(device), attention_mask=batch.attention_mask.to(device), use_cache=False).logits
-    pos = batch.resp_pos.to(device)
-    resp_logits = torch.gather(logits, 1, pos.unsqueeze(-1).expand(-1, -1, logits.shape[-1]))
+    # the G samples of a prompt share one forward of it (prolong.trainer.prefix_sharing); None: no repeats
+    resp_logits = shared_prefix_logits(model, batch.input_ids, batch.resp_pos, batch.resp_tokens, batch.resp_mask)
+    if resp_logits is None:
+        logits = model(input_ids=batch.input_ids.to(device), attention_mask=batch.attention_mask.to(device), use_cache=False).logits
+        pos = batch.resp_pos.to(device)
+        resp_logits = torch.gather(logits, 1, pos.unsqueeze(-1).expand(-1, -1, logits.shape[-1]))
     logp = A.token_logprobs(resp_logits, batch.resp_tokens.to(device))
     ent = None
     if with_entropy:
