@@ -185,10 +185,13 @@ class TrainConfig:
     """AdamW betas."""
     max_grad_norm: float = 1.0
     """Gradient clipping by global norm (0 = off). ProRL / verl: 1.0."""
-    lr_schedule: str = "constant"
-    """``constant``, ``cosine`` or ``linear`` decay after warmup (over the run)."""
-    warmup_steps: int = 0
-    """Linear warmup steps (restarted at each hard reset if ``reset_restarts_warmup``)."""
+    lr_schedule: str = "cosine"
+    """``constant``, ``cosine`` or ``linear`` decay after warmup, down to 0 at the end of
+    the stage (restarted with the warmup at each hard reset)."""
+    warmup_steps: int = 10
+    """Linear warmup steps (restarted at each hard reset if ``reset_restarts_warmup``):
+    a fresh Adam's first steps are its largest, and the warmup keeps a reset from
+    knocking the policy off course."""
 
     # ------------------------------------------------------------------ hard resets (ProRL)
     reset_every: int = 0
@@ -224,8 +227,10 @@ class TrainConfig:
     """Validate every N steps (and before the first and after the last); 0 = only then."""
     val_problems: int = 200
     """Held-out problems per env (``split="validation"``, the first N)."""
-    val_greedy: bool = True
-    """pass@1 with greedy decoding (True) or the mean over ``val_k`` samples (False)."""
+    val_greedy: bool = False
+    """The headline ``val/pass@1``: greedy decoding (True) or the mean over ``val_k``
+    samples at ``val_temperature`` (False; ProRL reports pass@1 averaged over samples).
+    Greedy accuracy is always logged as ``val/greedy``."""
     val_k: int = 4
     """k of pass@k, from ``val_k`` samples at ``val_temperature`` (unbiased estimator); 0 = off."""
     val_temperature: float = 1.0

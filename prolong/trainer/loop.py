@@ -390,50 +390,48 @@ def evaluate(
     val_sets: dict[str, list[Problem]],
     *,
     max_new_tokens: int,
-    greedy: bool = True,
+    greedy: bool = False,
     k: int = 4,
     temperature: float = 1.0,
     seed: int = 0,
 ) -> dict[str, float]:
-    """Held-out pass@1 (greedy, or the mean over ``k`` samples) and unbiased pass@k of
-    each env and their mean over envs: ``val/<env>/pass@1``, ``val/pass@1``, ``val/pass@<k>``,
-    ``val/pass@1_sampled``; ``val/no_answer`` is the fraction of pass@1 responses with no
-    final answer the verifier could read."""
+    """Held-out accuracy of each env and the mean over envs.
+
+    * ``val/greedy``: accuracy of greedy decoding;
+    * ``val/pass@1_sampled`` and ``val/pass@<k>``: from ``k`` samples per problem at
+      ``temperature``, the mean accuracy and the unbiased pass@k (:func:`~prolong.trainer.algorithms.pass_at_k`);
+    * ``val/pass@1``: the headline, ``val/greedy`` when ``greedy`` (or ``k == 0``), else
+      ``val/pass@1_sampled`` (pass@1 as the paper reports it: averaged over samples);
+    * ``val/no_answer``: the fraction of greedy responses with no final answer the
+      verifier could read.
+
+    Per env the keys are ``val/<env id>/...``.
+    """
     from prolong.core import Reason
 
     m: dict[str, float] = {}
-    p1_all, pk_all, ps_all, na_all = [], [], [], []
+    per_key: dict[str, list[float]] = {}
+
+    def put(env_id: str, key: str, value: float) -> None:
+        m[f"val/{env_id}/{key}"] = value
+        per_key.setdefault(key, []).append(value)
+
     for env_id, problems in val_sets.items():
         prompts = [p.prompt for p in problems]
-        sampled_p1 = None
+        groups = engine.generate(prompts, n=1, max_new_tokens=max_new_tokens, temperature=0.0)
+        verdicts = score(problems, [g[0].text for g in groups])
+        put(env_id, "greedy", float(np.mean([v.correct for v in verdicts])))
+        put(env_id, "no_answer", float(np.mean([v.reason == Reason.NO_ANSWER for v in verdicts])))
         if k > 0:
             groups = engine.generate(prompts, n=k, max_new_tokens=max_new_tokens, temperature=temperature, seed=derive_seed("val", seed))
-            flat_p = [p for p in problems for _ in range(k)]
-            verdicts = score(flat_p, [c.text for g in groups for c in g])
+            verdicts = score([p for p in problems for _ in range(k)], [c.text for g in groups for c in g])
             correct = np.array([v.correct for v in verdicts], dtype=int).reshape(len(problems), k)
-            no_answer = float(np.mean([v.reason == Reason.NO_ANSWER for v in verdicts]))
-            pk = float(np.mean([A.pass_at_k(k, int(c), k) for c in correct.sum(axis=1)]))
-            sampled_p1 = float(correct.mean())
-            m[f"val/{env_id}/pass@{k}"] = pk
-            m[f"val/{env_id}/pass@1_sampled"] = sampled_p1
-            pk_all.append(pk)
-            ps_all.append(sampled_p1)
-        if greedy or sampled_p1 is None:
-            groups = engine.generate(prompts, n=1, max_new_tokens=max_new_tokens, temperature=0.0)
-            verdicts = score(problems, [g[0].text for g in groups])
-            p1 = float(np.mean([v.correct for v in verdicts]))
-            no_answer = float(np.mean([v.reason == Reason.NO_ANSWER for v in verdicts]))
-        else:
-            p1 = sampled_p1
-        m[f"val/{env_id}/pass@1"] = p1
-        m[f"val/{env_id}/no_answer"] = no_answer
-        p1_all.append(p1)
-        na_all.append(no_answer)
-    m["val/pass@1"] = float(np.mean(p1_all))
-    m["val/no_answer"] = float(np.mean(na_all))
-    if pk_all:
-        m[f"val/pass@{k}"] = float(np.mean(pk_all))
-        m["val/pass@1_sampled"] = float(np.mean(ps_all))
+            put(env_id, "pass@1_sampled", float(correct.mean()))
+            put(env_id, f"pass@{k}", float(np.mean([A.pass_at_k(k, int(c), k) for c in correct.sum(axis=1)])))
+        headline = "greedy" if greedy or k == 0 else "pass@1_sampled"
+        put(env_id, "pass@1", m[f"val/{env_id}/{headline}"])
+    for key, values in per_key.items():
+        m[f"val/{key}"] = float(np.mean(values))
     return m
 
 
@@ -458,14 +456,15 @@ class TrainResult:
 
 
 def describe_validation(m: dict[str, Any], k: int) -> str:
-    """``pass@1 0.540 (greedy), 0.235 (sampled), pass@4 0.635`` from validation metrics."""
+    """``pass@1 0.235  pass@4 0.635  greedy 0.540  no answer 0.315`` from validation metrics."""
     parts = [f"pass@1 {m['val/pass@1']:.3f}"]
-    if "val/pass@1_sampled" in m and m["val/pass@1_sampled"] != m["val/pass@1"]:
-        parts[0] += " (greedy)"
-        parts.append(f"{m['val/pass@1_sampled']:.3f} (sampled)")
     if k and f"val/pass@{k}" in m:
         parts.append(f"pass@{k} {m[f'val/pass@{k}']:.3f}")
-    return ", ".join(parts)
+    if "val/greedy" in m:
+        parts.append(f"greedy {m['val/greedy']:.3f}")
+    if "val/no_answer" in m:
+        parts.append(f"no answer {m['val/no_answer']:.3f}")
+    return "  ".join(parts)
 
 
 def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
@@ -521,6 +520,10 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
         set_rng_state(state["rng"])
         start_step, pending_reset, history = state["step"], state["pending_reset"], state["metrics"]
         log(f"resumed from {ckpt_path} (step {start_step})")
+        changed = sorted(k for k, v in state.get("config", {}).items()
+                         if k not in ("resume", "progress", "out_dir") and cfg.to_dict().get(k) != v)
+        if changed:
+            log(f"warning: the config differs from the checkpoint's in {changed}; the run will not match an uninterrupted one")
     logger = (MetricsLogger if D.is_main() else D.NullLogger)(out_dir, tensorboard=cfg.tensorboard, wandb=cfg.wandb, wandb_project=cfg.wandb_project, config=cfg.to_dict(), history=history)
 
     def validate(step: int, scfg: TrainConfig) -> dict[str, float]:

@@ -118,9 +118,9 @@ def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
 
 #: (title, metric keys) of each panel, in order; panels with no data are left out.
 PLOT_PANELS: list[tuple[str, list[str]]] = [
-    ("reward (train rollouts)", ["reward/mean"]),
-    ("accuracy", ["accuracy", "val/pass@1"]),
-    ("held-out pass@k", ["val/pass@1", "val/pass@1_sampled", "val/pass@k"]),
+    ("training rollouts", ["reward/mean", "accuracy"]),
+    ("held-out accuracy", ["val/pass@1", "val/greedy", "val/pass@k"]),
+    ("held-out: no final answer", ["val/no_answer"]),
     ("KL to reference", ["kl"]),
     ("entropy", ["entropy"]),
     ("response length", ["response_length/mean"]),
@@ -128,6 +128,7 @@ PLOT_PANELS: list[tuple[str, list[str]]] = [
     ("dropped groups (dynamic sampling)", ["dynamic_sampling/dropped_frac"]),
     ("learning rate", ["lr"]),
 ]
+# 9 panels; response_length/clip_ratio, grad_norm and the per-env keys stay in metrics.jsonl and TensorBoard
 
 
 def plot_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
@@ -152,7 +153,7 @@ def plot_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = None) -
             xs.append(r["step"])
             ys.append(v)
     # pass@k keys carry k in their name
-    passk = sorted(k for k in steps_of if k.startswith("val/pass@") and k not in ("val/pass@1", "val/pass@1_sampled"))
+    passk = sorted(k for k in steps_of if k.startswith("val/pass@") and k not in ("val/pass@1", "val/pass@1_sampled") and k.count("/") == 1)
     panels = []
     for title, keys in PLOT_PANELS:
         keys = [k for k in keys if k != "val/pass@k"] + (passk if "val/pass@k" in keys else [])
