@@ -95,7 +95,11 @@ def test_training_raises_the_reward_and_resets_at_the_stage_boundary(tiny_cache,
         "stages=[{steps: 12}, {steps: 12, temperature: 0.9}]", "prompts_per_step=16", "num_generations=8",
         "lr=3e-4", "kl_coef=0.001", "val_every=0", "val_problems=32", "val_k=0", "save_every=0",
     ))
+    stale = tmp_path / "run" / "checkpoints" / "step_000999"  # an older run's checkpoint in the same directory
+    stale.mkdir(parents=True)
+    (stale / "state.pt").write_bytes(b"old")
     result = train(cfg, log=lambda *a: None)
+    assert not stale.exists()  # a fresh run must not leave it to be resumed later
     steps = [r for r in result.metrics if "reward/mean" in r]
     assert len(steps) == 24
     first, last = steps[:4], steps[-4:]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -482,6 +483,10 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
     ckpt_path = latest_checkpoint(out_dir) if cfg.resume else None
     if cfg.resume and ckpt_path is None:
         log(f"resume=true but {out_dir}/checkpoints holds no checkpoint: starting from scratch")
+    if ckpt_path is None and latest_checkpoint(out_dir) is not None and D.is_main():
+        # a fresh run in a used directory: an old run's checkpoints must not be resumed later
+        log(f"starting afresh in {out_dir}: removing the checkpoints of the previous run there")
+        shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)
     if D.is_main():
         cfg.to_yaml(out_dir / "config.yaml")
 
