@@ -165,3 +165,16 @@ def test_prolong_plot_draws_a_png_with_reset_markers(tmp_path):
     png = (tmp_path / "curves.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     assert main(["plot", str(tmp_path / "missing")]) == 2
+
+
+def test_no_reference_model_is_held_when_the_kl_coefficient_is_zero(tiny_cache, tmp_path):
+    from prolong.trainer.loop import train
+
+    cfg = TrainConfig.from_args(_args(
+        tiny_cache, tmp_path / "run", "kl_coef=0", "stages=[]", "steps=2", "prompts_per_step=4", "num_generations=4",
+        "val_problems=8", "val_k=0", "plot=false", "save_final_model=false",
+    ))
+    result = train(cfg, log=lambda *a: None)
+    assert all("kl" not in r for r in result.metrics)
+    state = torch.load(tmp_path / "run" / "checkpoints" / "step_000002" / "state.pt", weights_only=False)
+    assert state["reference"] is None and state["step"] == 2

@@ -39,7 +39,6 @@ __all__ = [
     "entropy_from_logits",
     "token_logprobs",
     "pass_at_k",
-    "masked_mean",
 ]
 
 
@@ -224,12 +223,6 @@ def aggregate_loss(
         horizon = float(max_len if max_len is not None else loss.shape[-1])
         return masked.sum() / (max(b, 1.0) * horizon)
     raise ValueError(f"unknown loss aggregation {mode!r}; choose one of {list(LOSS_AGGREGATIONS)}")
-
-
-def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
-    """``sum(x * m) / max(sum(m), 1)``: the mean over the real tokens."""
-    mask = mask.to(x.dtype)
-    return (x * mask).sum() / mask.sum().clamp(min=1.0)
 
 
 # --------------------------------------------------------------------------- DAPO data filters
