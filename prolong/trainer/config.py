@@ -68,7 +68,7 @@ class TrainConfig:
     """torch CPU threads; 0 = auto: 1 for the tiny model (threads do not pay on its small
     matrices), else one per available core (at most 8)."""
     dtype: str = "float32"
-    """Parameter dtype of policy and reference: ``float32`` or ``bfloat16``."""
+    """Parameter dtype of policy and reference: ``float32``, ``bfloat16`` or ``float16``."""
 
     # ------------------------------------------------------------------ model
     model: str = "tiny"
@@ -118,9 +118,10 @@ class TrainConfig:
     """Training steps (one rollout batch each). With ``stages`` it may be left null (the
     stages' steps add up to the run) but if given must equal their sum."""
     prompts_per_step: int = 16
-    """Groups (prompts) per step after dynamic sampling. ProRL: 256."""
+    """Groups (prompts) per step after dynamic sampling. 256 is the value commonly
+    quoted for ProRL-scale runs (not published in the paper)."""
     num_generations: int = 8
-    """G, samples per prompt. ProRL: 16 (more in later stages)."""
+    """G, samples per prompt. ProRL: 16 (more rollouts in later runs)."""
     max_new_tokens: int = 12
     """Response token budget. ProRL: 8192, then 16384."""
     temperature: float = 1.0
@@ -162,7 +163,8 @@ class TrainConfig:
     (original GRPO) or ``seq-mean-token-sum-norm`` (Dr.GRPO)."""
     kl_coef: float = 0.01
     """Weight of the KL(policy || reference) term in the loss; 0 = no reference model
-    is held. ProRL keeps a small KL term (its value is not published; 1e-4..1e-3 is usual at scale)."""
+    is held. ProRL keeps a small KL term (its value is not published; 1e-4..1e-3 is
+    usual at scale)."""
     kl_estimator: str = "k3"
     """``k1`` (log ratio), ``k2`` (half squared log ratio) or ``k3`` (verl's low_var_kl)."""
     entropy_coef: float = 0.0
@@ -171,7 +173,8 @@ class TrainConfig:
     """Passes over each rollout batch."""
     mini_batch_size: int = 64
     """Sequences per optimizer update: a batch of ``prompts_per_step * num_generations``
-    sequences gives several updates per rollout batch (off-policy after the first)."""
+    sequences gives several updates per rollout batch (off-policy after the first; the
+    default: 128 / 64 = 2 updates per step, 3 in the second stage)."""
     micro_batch_size: int = 128
     """Sequences per forward/backward pass (gradients are accumulated up to a mini-batch)."""
 
@@ -180,11 +183,11 @@ class TrainConfig:
     """AdamW learning rate. ProRL: 2e-6 for the 1.5B model (the tiny model takes more;
     at 3e-4 its updates turn destructive)."""
     weight_decay: float = 0.0
-    """AdamW weight decay. ProRL: 0.01."""
+    """AdamW weight decay (verl's default: 0.01)."""
     adam_betas: list[float] = field(default_factory=lambda: [0.9, 0.99])
     """AdamW betas."""
     max_grad_norm: float = 1.0
-    """Gradient clipping by global norm (0 = off). ProRL / verl: 1.0."""
+    """Gradient clipping by global norm (0 = off). verl: 1.0."""
     lr_schedule: str = "cosine"
     """``constant``, ``cosine`` or ``linear`` decay after warmup, down to 0 at the end of
     the stage (restarted with the warmup at each hard reset)."""
@@ -200,7 +203,8 @@ class TrainConfig:
     """Hard reset when the validation metric ``reset_metric`` has not improved by
     ``reset_min_delta`` for ``reset_patience`` validations (ProRL: "when validation stalls")."""
     reset_metric: str = "val/pass@1"
-    """Metric watched by the plateau trigger (higher is better)."""
+    """Metric watched by the plateau trigger (higher is better): a ``val/...`` key of
+    ``metrics.jsonl`` (``val/pass@1``, ``val/greedy``, ``val/pass@4``, ``val/<env id>/pass@1``)."""
     reset_patience: int = 3
     """Validations without improvement before a plateau reset."""
     reset_min_delta: float = 0.0
@@ -219,8 +223,8 @@ class TrainConfig:
         ]
     )
     """Training stages: ``[{"steps": N, <STAGE_KEYS>...}, ...]``; each begins with a hard
-    reset (the first with the initial state). ProRL: 8k then 16k tokens, n 16 -> 32.
-    Empty = one stage of ``steps``."""
+    reset (the first with the initial state). ProRL's runs: 8k response tokens, then 16k,
+    more rollouts and overlong shaping in later runs. Empty = one stage of ``steps``."""
 
     # ------------------------------------------------------------------ validation
     val_every: int = 20
@@ -306,6 +310,8 @@ class TrainConfig:
             raise ConfigError(f"adam_betas must be two numbers in [0, 1), got {self.adam_betas!r}")
         if not 0.0 <= self.sft_unboxed_frac <= 1.0:
             raise ConfigError(f"sft_unboxed_frac must be in [0, 1], got {self.sft_unboxed_frac}")
+        if not self.reset_metric.startswith("val/"):
+            raise ConfigError(f"reset_metric must be a validation metric ('val/...'), got {self.reset_metric!r}")
         if self.oversample < 1.0:
             raise ConfigError(f"oversample must be >= 1, got {self.oversample}")
         if not self.envs:

@@ -468,6 +468,13 @@ def describe_validation(m: dict[str, Any], k: int) -> str:
     return "  ".join(parts)
 
 
+def _watched(val: dict[str, float], key: str) -> float:
+    """The plateau trigger's metric, or an error naming the ones there are."""
+    if key not in val:
+        raise ValueError(f"reset_metric {key!r} is not a validation metric; there are: {', '.join(sorted(val))}")
+    return val[key]
+
+
 def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
     """Run (or resume) the training run ``cfg`` describes; see the module docstring."""
     t_start = time.time()
@@ -560,7 +567,7 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
         logger.log(0, before)
         log(f"held-out before RL: {describe_validation(before, cfg.val_k)}")
         if cfg.reset_on_plateau:
-            triggers.observe_validation(before.get(cfg.reset_metric, before["val/pass@1"]))
+            triggers.observe_validation(_watched(before, cfg.reset_metric))
 
     bar = None
     if cfg.progress and D.is_main():
@@ -609,7 +616,7 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
             val = validate(done, scfg)
             metrics.update(val)
             if cfg.reset_on_plateau:
-                pending_reset = triggers.observe_validation(val.get(cfg.reset_metric, val["val/pass@1"]))
+                pending_reset = triggers.observe_validation(_watched(val, cfg.reset_metric))
         pending_reset = triggers.observe_step(step, metrics.get("kl")) or pending_reset
         if done == total:
             pending_reset = None

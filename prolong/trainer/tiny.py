@@ -256,6 +256,8 @@ def load_or_build_tiny(cfg: Any, *, log: Any = print) -> tuple[Any, Any, Path]:
         except OSError:  # another process built it meanwhile
             shutil.rmtree(tmp, ignore_errors=True)
         log(f"  built in {time.time() - t0:.1f}s")
+    else:
+        log(f"tiny model: warm-started model loaded from the cache {path}")
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
     return model, tokenizer, path
