@@ -1,6 +1,6 @@
 """End to end: the loop on the toy task with a pre-built tiny model, SIGKILL + resume, plots.
 
-The tiny model (tokenizer + Qwen2 + a short SFT) is built once per session into a
+The tiny model (tokenizer + Qwen2 + a short SFT) is built once for this module into a
 temporary cache; every run below loads it from there.
 """
 
@@ -18,7 +18,15 @@ import torch
 from prolong.trainer.config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-torch.set_num_threads(1)  # as the trainer does for the tiny model: threads only contend on 2 shared cores
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One torch thread here, as the trainer uses for the tiny model (threads only contend on 2 shared cores)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 # A small, fast setting of the toy task: sums of numbers up to 5, a 64-wide model whose
 # warm start leaves out the \boxed{} in 70% of its demonstrations (so RL has a quick win).
@@ -38,7 +46,7 @@ TINY = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def tiny_cache(tmp_path_factory):
     """Build (and cache) the tiny model once for every test here."""
     from prolong.trainer.tiny import load_or_build_tiny

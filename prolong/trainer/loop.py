@@ -479,6 +479,7 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
     """Run (or resume) the training run ``cfg`` describes; see the module docstring."""
     t_start = time.time()
     cfg.validate()
+    threads_before = torch.get_num_threads()
     out_dir = Path(cfg.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     threads = _set_threads(cfg)
@@ -653,5 +654,6 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
     val_of = lambda r: {k: v for k, v in (r or {}).items() if k.startswith("val/")}  # noqa: E731
     D.finish(policy, out_dir)  # data-parallel: check the replicas are equal, leave the group
     secs = time.time() - t_start
+    torch.set_num_threads(threads_before)
     return TrainResult(out_dir, total, before_v, after_v, list(triggers.resets), secs, list(logger.history),
                        before=val_of(first), after=val_of(vals[-1] if vals else None))
