@@ -423,8 +423,8 @@ _WARM_LOCK = threading.Lock()
 def warm_default_pool(timeout: float = 600.0) -> None:
     """Start every worker of :func:`prolong.pool.default_pool` once, with a long deadline.
 
-    A cold worker imports prolong (and the forkserver imports the main module) before
-    its first call; under a busy machine that can exceed the per-item deadline of
+    A cold worker may import modules (a verifier's sympy, a dataset) on its first
+    call; under a busy machine that can exceed the per-item deadline of
     :func:`prolong.verify_batch`, turning the first batch into ``verifier timeout``
     verdicts. Warming first keeps cold starts out of the rewards.
     """
