@@ -34,6 +34,7 @@ __all__ = [
     "get_verifier",
     "list_verifiers",
     "derive_seed",
+    "to_plain",
 ]
 
 
@@ -152,7 +153,7 @@ class Verdict:
             "correct": self.correct,
             "extracted": self.extracted,
             "reason": self.reason,
-            "details": _plain(self.details),
+            "details": to_plain(self.details),
         }
 
     @classmethod
@@ -160,12 +161,12 @@ class Verdict:
         return cls(d["reward"], d["correct"], d.get("extracted"), d.get("reason", Reason.CORRECT), d.get("details") or {})
 
 
-def _plain(x: Any) -> Any:
-    """Mapping proxies and tuples to plain JSON-able containers."""
+def to_plain(x: Any) -> Any:
+    """Mapping proxies and tuples to plain JSON-able containers (dicts with str keys, lists)."""
     if isinstance(x, Mapping):
-        return {str(k): _plain(v) for k, v in x.items()}
+        return {str(k): to_plain(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
+        return [to_plain(v) for v in x]
     return x
 
 

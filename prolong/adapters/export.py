@@ -20,17 +20,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from prolong.core import to_plain
 from prolong.adapters.common import chat_prompt, iter_env_problems
 
 __all__ = ["main", "openrlhf_records", "problem_records"]
-
-
-def _plain(x: Any) -> Any:
-    if isinstance(x, Mapping):
-        return {str(k): _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    return x
 
 
 def openrlhf_records(
@@ -46,7 +39,7 @@ def openrlhf_records(
     :func:`prolong.adapters.openrlhf.parse_label`)."""
     rows = []
     for _index, p, _env in iter_env_problems(env_id, n, split=split, seed=seed, env_kwargs=env_kwargs):
-        label = {"domain": p.domain, "answer": _plain(p.answer), "id": p.id, "metadata": _plain(p.metadata)}
+        label = {"domain": p.domain, "answer": to_plain(p.answer), "id": p.id, "metadata": to_plain(p.metadata)}
         rows.append(
             {
                 "input": f"{system_prompt}\n\n{p.prompt}" if system_prompt else p.prompt,
@@ -60,7 +53,7 @@ def openrlhf_records(
 def problem_records(
     env_id: str, n: int, *, split: str = "train", seed: int = 0, env_kwargs: Mapping[str, Any] | None = None
 ) -> list[dict[str, Any]]:
-    return [_plain(p.to_dict()) for _i, p, _e in iter_env_problems(env_id, n, split=split, seed=seed, env_kwargs=env_kwargs)]
+    return [to_plain(p.to_dict()) for _i, p, _e in iter_env_problems(env_id, n, split=split, seed=seed, env_kwargs=env_kwargs)]
 
 
 def _write_jsonl(rows: Sequence[Mapping[str, Any]], path: str) -> None:

@@ -24,6 +24,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from prolong.core import to_plain
 from prolong.adapters.common import (
     chat_prompt,
     completion_text,
@@ -202,21 +203,13 @@ def dataset_records(
                 "index": index,
                 "problem_id": p.id,
                 "problem": json.dumps(
-                    {"id": p.id, "prompt": p.prompt, "domain": p.domain, "metadata": _plain(p.metadata)},
+                    {"id": p.id, "prompt": p.prompt, "domain": p.domain, "metadata": to_plain(p.metadata)},
                     ensure_ascii=False,
                     default=str,
                 ),
             }
         )
     return rows
-
-
-def _plain(x: Any) -> Any:
-    if isinstance(x, Mapping):
-        return {str(k): _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    return x
 
 
 def make_dataset(

@@ -30,6 +30,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from prolong.core import to_plain
 from prolong.adapters.common import (
     ABILITIES,
     chat_prompt,
@@ -193,19 +194,11 @@ def verl_records(
                     "env": env_id,
                     "source_index": index,
                     "answer_json": is_json,
-                    "metadata": json.dumps(_plain(p.metadata), ensure_ascii=False, default=str),
+                    "metadata": json.dumps(to_plain(p.metadata), ensure_ascii=False, default=str),
                 },
             }
         )
     return rows
-
-
-def _plain(x: Any) -> Any:
-    if isinstance(x, Mapping):
-        return {str(k): _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    return x
 
 
 def write_verl_parquet(rows: Sequence[Mapping[str, Any]], path: str) -> None:
