@@ -180,3 +180,37 @@ def test_cli_verify_names_the_malformed_line(tmp_path, capsys):
     f.write_text('{"response": "\\\\boxed{1}", "answer": "1"}\n\n{"response": oops}\n', encoding="utf-8")
     assert cli_main(["verify", "math", str(f), "-q"]) == 2
     assert "r.jsonl:3" in capsys.readouterr().err
+
+
+def test_instruction_replaces_the_prompt_line_and_empty_leaves_the_problem_alone():
+    default = make_math_task(level=1, topics=["arithmetic"]).problems[0]
+    assert default.prompt.endswith("\n\nPlease reason step by step, and put your final answer within \\boxed{}.")
+    short = make_math_task(level=1, topics=["arithmetic"], instruction="Put the final answer in \\boxed{}.").problems[0]
+    question = default.metadata["question"]
+    assert short.prompt == question + "\n\nPut the final answer in \\boxed{}."
+    assert short.answer == default.answer  # the same problem stream, only the prompt line differs
+    bare = MathEnv(level=1, topics=["arithmetic"], instruction="")
+    obs, info = bare.reset(seed=0)
+    assert obs == info["problem"].metadata["question"]  # e.g. "What is 0 + 8?"
+    braces = make_math_task(level=1, instruction="Answer {in} a box: {}").problems[0]
+    assert braces.prompt.endswith("\n\nAnswer {in} a box: {}")  # any string, braces are literal
+
+
+def test_short_reference_style_is_the_boxed_answer_alone_and_gets_full_reward():
+    task = make_math_task(level=1, topics=["arithmetic"], reference_style="short")
+    for i in range(5):
+        p = task.problems[i]
+        assert task.reference(p) == f"The answer is \\boxed{{{p.answer}}}."
+        assert task.score(task.reference(p), p).correct
+    full = make_math_task(level=1, topics=["arithmetic"])
+    assert full.reference(full.problems[0]).startswith("Working through the problem step by step")
+    with pytest.raises(ValueError, match="reference_style.*'brief'"):
+        make_math_task(level=1, reference_style="brief")
+
+
+def test_gym_make_passes_instruction_and_reference_style():
+    env = gym.make("prolong/math-v0", level=1, topics=["arithmetic"], instruction="Box it.", reference_style="short")
+    obs, info = env.reset(seed=3)
+    assert obs.endswith("\n\nBox it.")
+    task = env.unwrapped.task
+    assert env.step(task.reference(info["problem"]))[1] == 1.0

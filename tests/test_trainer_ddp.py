@@ -161,3 +161,4 @@ def test_torchrun_two_ranks_train_identical_replicas_and_only_rank0_writes(tiny_
     assert (out / "final" / "config.json").is_file()
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step_000002", "step_000003"]
     assert proc.stdout.count(" steps in 1 stage(s)") == 1  # the loop's opening line: only rank 0 logs
+    assert proc.stdout.count("run directory:") == 1  # the closing summary: only rank 0 prints it

@@ -9,7 +9,7 @@ from prolong.trainer.config import TrainConfig
 from prolong.trainer.engines import Completion
 from prolong.trainer.loop import Rollout, build_batch, collect_rollouts, draw_problems, make_envs
 
-CFG = ["env_kwargs.prolong/toy-add-v0.max_operand=9", "num_generations=4", "prompts_per_step=4", "stages=[]", "steps=1"]
+CFG = ["envs=[prolong/toy-add-v0]", "env_kwargs.prolong/toy-add-v0.max_operand=9", "num_generations=4", "prompts_per_step=4", "stages=[]", "steps=1"]
 
 
 class ScriptedEngine:

@@ -33,10 +33,11 @@ def one_thread():
 TINY = [
     "tiny_hidden_size=64",
     "tiny_layers=2",
-    "tiny_vocab_size=280",
+    "tiny_vocab_size=290",  # room for every merge: the boxed answer fits the 12-token budget
     "sft_steps=300",
     "sft_lr=0.003",
     "sft_unboxed_frac=0.7",
+    "envs=[prolong/toy-add-v0]",
     "env_kwargs.prolong/toy-add-v0.max_operand=5",
     "warmup_steps=0",
     "lr_schedule=constant",
@@ -186,3 +187,16 @@ def test_no_reference_model_is_held_when_the_kl_coefficient_is_zero(tiny_cache, 
     assert all("kl" not in r for r in result.metrics)
     state = torch.load(tmp_path / "run" / "checkpoints" / "step_000002" / "state.pt", weights_only=False)
     assert state["reference"] is None and state["step"] == 2
+
+
+def test_imperfect_demonstrations_get_no_reward_from_the_default_and_toy_envs():
+    """The warm start's unboxed demonstrations must be wrong for the verifier, or RL has no format to learn."""
+    from prolong.trainer.loop import make_envs
+    from prolong.trainer.tiny import unbox
+
+    cfg = TrainConfig.from_args(["envs=[prolong/math-v0,prolong/toy-add-v0]"])
+    for env_id, task in make_envs(cfg).items():
+        p = task.problems[0]
+        assert task.score(task.reference(p), p).correct, env_id
+        assert unbox(task.reference(p)) == f"The result is {p.answer}.", env_id
+        assert not task.score(unbox(task.reference(p)), p).correct, env_id

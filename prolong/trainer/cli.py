@@ -56,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if not _is_rank_zero():
+        return 0  # under torchrun only rank 0 prints the closing summary
     minutes, seconds = divmod(int(result.seconds), 60)
     print()
     print(f"run directory: {result.out_dir}  ({result.steps} steps, {len(result.resets)} hard reset(s), {minutes}m{seconds:02d}s)")
@@ -66,6 +68,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"held-out after RL:  {describe_validation(result.after, cfg.val_k)}")
     print(f"curves: {result.out_dir / 'curves.png'}   metrics: {result.out_dir / 'metrics.jsonl'}")
     return 0
+
+
+def _is_rank_zero() -> bool:
+    """Whether this process is rank 0 (``torchrun`` sets ``RANK``; a lone process is rank 0)."""
+    try:
+        return int(os.environ.get("RANK", "0")) == 0
+    except ValueError:
+        return True
 
 
 def plot_main(argv: list[str] | None = None) -> int:

@@ -97,17 +97,27 @@ class TrainConfig:
     """Tiny model: SFT learning rate (AdamW, cosine decay)."""
     sft_unboxed_frac: float = 0.5
     """Tiny model: fraction of warm-start demonstrations that write the final answer
-    without ``\\boxed{}`` (``The answer is 8.``), which the verifiers do not accept: an
+    without ``\\boxed{}`` (``The result is 8.``), which the verifiers do not accept: an
     imperfect demonstrator, as base models are, whose format RL learns from the reward."""
 
     # ------------------------------------------------------------------ data
-    envs: list[str] = field(default_factory=lambda: ["prolong/toy-add-v0"])
+    envs: list[str] = field(default_factory=lambda: ["prolong/math-v0"])
     """Env ids to train on (any registered prolong env; ``prolong envs`` lists them).
     ProRL's mix: ``["prolong/mix-v0"]`` or the domains with ``env_weights``."""
     env_weights: list[float] | None = None
     """Sampling weight of each env (normalised); None = equal."""
-    env_kwargs: dict[str, dict[str, Any]] = field(default_factory=lambda: {"prolong/toy-add-v0": {"max_operand": 20}})
-    """Constructor arguments per env id, e.g. ``{"prolong/math-v0": {"level": 1}}``."""
+    env_kwargs: dict[str, dict[str, Any]] = field(default_factory=lambda: {
+        "prolong/math-v0": {
+            "level": 1,
+            "topics": ["arithmetic"],
+            "instruction": "Put the final answer in \\boxed{}.",
+            "reference_style": "short",
+        }
+    })
+    """Constructor arguments per env id. The default: math-v0's easiest problems
+    (single-digit ``+`` and ``-``, ``What is 7 - 3?``) with a short instruction line and
+    short reference responses (``The answer is \\boxed{4}.``), which a tiny model on a CPU
+    can learn in minutes; e.g. ``{"prolong/toy-add-v0": {"max_operand": 20}}``."""
     system_prompt: str | None = None
     """Optional system message put before each problem by the chat template."""
 

@@ -29,7 +29,7 @@ import torch
 
 __all__ = ["CHAT_TEMPLATE", "build_tokenizer", "build_tiny_model", "sft_warm_start", "tiny_model_dir", "load_or_build_tiny"]
 
-TINY_VERSION = 1  # bump when the recipe below changes, so stale caches are not reused
+TINY_VERSION = 2  # bump when the recipe below changes, so stale caches are not reused
 
 #: A minimal chat format: ``<|user|>...<|end|><|assistant|>...<|end|>``.
 CHAT_TEMPLATE = (
@@ -187,9 +187,13 @@ def tiny_model_dir(cfg: Any) -> Path:
 _BOXED = re.compile(r"\\boxed\{([^{}]*)\}")
 
 
+
+
 def unbox(response: str) -> str:
-    """``The answer is \\boxed{8}.`` -> ``The answer is 8.`` (every un-nested box)."""
-    return _BOXED.sub(lambda m: m.group(1), response)
+    """``The answer is \\boxed{8}.`` -> ``The result is 8.``: every un-nested box opened and
+    "The answer is" said otherwise, a form no built-in verifier accepts (the math verifier
+    takes "The answer is 8" as a final answer, so the cue goes too)."""
+    return _BOXED.sub(lambda m: m.group(1), response).replace("The answer is", "The result is")
 
 
 def _training_texts(cfg: Any, n: int) -> tuple[list[tuple[str, str]], list[str]]:

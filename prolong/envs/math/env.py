@@ -14,7 +14,12 @@ from prolong.envs.math.generate import PROMPT_TEMPLATE, check_options, generate_
 from prolong.envs.math.load import load_math_problems
 from prolong.envs.math.verify import MathVerifier
 
-__all__ = ["MathEnv", "make_math_task", "math_reference"]
+__all__ = ["MathEnv", "make_math_task", "math_reference", "math_reference_short", "INSTRUCTION", "REFERENCE_STYLES"]
+
+#: The instruction line of built-in prompts (DeepSeek-R1 / DeepScaleR style).
+INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
+#: ``reference_style`` values: the full-marks response with a reasoning sentence, or the answer alone.
+REFERENCE_STYLES = ("full", "short")
 
 _SPLITS = ("train", "validation")
 _VERIFIER: MathVerifier | None = None
@@ -32,6 +37,20 @@ def math_reference(problem: Problem) -> str:
     return f"Working through the problem step by step gives the result. The answer is \\boxed{{{problem.answer}}}."
 
 
+def math_reference_short(problem: Problem) -> str:
+    """A short full-marks response: ``The answer is \\boxed{GOLD}.``"""
+    return f"The answer is \\boxed{{{problem.answer}}}."
+
+
+def _template(instruction: str) -> str:
+    """The prompt template for ``instruction`` (any text; braces are literal; "" = the problem alone)."""
+    if not isinstance(instruction, str):
+        raise TypeError(f"instruction must be a string, got {type(instruction).__name__}")
+    if not instruction:
+        return "{problem}"
+    return "{problem}\n\n" + instruction.replace("{", "{{").replace("}", "}}")
+
+
 def make_math_task(
     level: int | None = None,
     topics: Sequence[str] | None = None,
@@ -43,6 +62,8 @@ def make_math_task(
     limit: int | None = None,
     prompt_template: str = PROMPT_TEMPLATE,
     verifier: MathVerifier | None = None,
+    instruction: str | None = None,
+    reference_style: str = "full",
 ) -> Task:
     """The math :class:`~prolong.core.Task`: built-in problems (``source=None``) or a file/dataset.
 
@@ -58,9 +79,19 @@ def make_math_task(
         limit: read at most this many records of ``source``.
         prompt_template: how a problem becomes a prompt (``{problem}`` is replaced).
         verifier: the verifier to use (default: one shared :class:`MathVerifier`).
+        instruction: replaces the instruction line after the problem (default: None keeps
+            ``prompt_template``, whose line is :data:`INSTRUCTION`); ``""`` for none; any
+            string, braces included. Overrides ``prompt_template`` when given.
+        reference_style: ``"full"`` (:func:`math_reference`, a sentence of reasoning then
+            the boxed answer) or ``"short"`` (:func:`math_reference_short`:
+            ``The answer is \\boxed{GOLD}.``).
     """
     if split not in _SPLITS:
         raise ValueError(f"split must be one of {_SPLITS}, got {split!r}")
+    if reference_style not in REFERENCE_STYLES:
+        raise ValueError(f"reference_style must be one of {REFERENCE_STYLES}, got {reference_style!r}")
+    if instruction is not None:
+        prompt_template = _template(instruction)
     level, chosen = check_options(level, topics)
     if source is None:
         all_topics = topics is None
@@ -81,7 +112,7 @@ def make_math_task(
         problems=problems,
         verifier=verifier or _shared_verifier(),
         description=description,
-        reference=math_reference,
+        reference=math_reference if reference_style == "full" else math_reference_short,
     )
 
 
@@ -133,10 +164,14 @@ class MathEnv(TaskEnv):
     * ``level``: 1-5, or None for a mix; ``topics``: a list of topic names, or None.
     * ``fields``: field map for ``source`` records (``{"problem": "question"}``).
     * ``limit``: read at most this many records of ``source``.
+    * ``instruction``: the line after each problem (default: "Please reason step by step,
+      and put your final answer within \\boxed{}."; ``""`` for none; any string).
+    * ``reference_style``: ``"full"`` (default) or ``"short"``: what ``task.reference``
+      gives (``The answer is \\boxed{GOLD}.`` when short), e.g. for a warm start.
     * ``render_mode``: ``"ansi"`` or ``"human"``.
 
     ## Version History
-    * v0: first version.
+    * v0: first version; ``instruction`` and ``reference_style`` added (defaults unchanged).
     """
 
     def __init__(
@@ -149,8 +184,13 @@ class MathEnv(TaskEnv):
         topics: Sequence[str] | None = None,
         fields: FieldMap | None = None,
         limit: int | None = None,
+        instruction: str | None = None,
+        reference_style: str = "full",
         render_mode: str | None = None,
         max_response_chars: int = DEFAULT_MAX_TEXT,
     ) -> None:
-        task = make_math_task(level, topics, split, seed, source=source, fields=fields, limit=limit)
+        task = make_math_task(
+            level, topics, split, seed, source=source, fields=fields, limit=limit,
+            instruction=instruction, reference_style=reference_style,
+        )
         super().__init__(task, render_mode=render_mode, max_response_chars=max_response_chars)
