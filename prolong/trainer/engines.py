@@ -81,7 +81,26 @@ def apply_chat_template(tokenizer: Any, prompt: str, system_prompt: str | None =
     return list(tokenizer(text)["input_ids"])
 
 
-class HFEngine:
+class ChatPromptEncoder:
+    """Chat-templated prompt token ids, cached (prompts repeat across samples and steps).
+
+    Engines set ``tokenizer``, ``system_prompt`` and ``_prompt_cache = {}``.
+    """
+
+    tokenizer: Any
+    system_prompt: str | None
+    _prompt_cache: dict[str, list[int]]
+
+    def encode(self, prompt: str) -> list[int]:
+        ids = self._prompt_cache.get(prompt)
+        if ids is None:
+            ids = apply_chat_template(self.tokenizer, prompt, self.system_prompt)
+            if len(self._prompt_cache) < 100_000:
+                self._prompt_cache[prompt] = ids
+        return ids
+
+
+class HFEngine(ChatPromptEncoder):
     """Rollouts with transformers ``generate``: batched, left padding, KV cache.
 
     The engine samples from the very model object it was given (the trainer's policy),
@@ -116,14 +135,6 @@ class HFEngine:
 
             self._fast = fast_decoder(model) if self.fast else None
         self.model = model
-
-    def encode(self, prompt: str) -> list[int]:
-        ids = self._prompt_cache.get(prompt)
-        if ids is None:
-            ids = apply_chat_template(self.tokenizer, prompt, self.system_prompt)
-            if len(self._prompt_cache) < 100_000:
-                self._prompt_cache[prompt] = ids
-        return ids
 
     @torch.no_grad()
     def generate(

@@ -35,7 +35,7 @@ import os
 import tempfile
 from typing import Any, Iterator
 
-from prolong.trainer.engines import Completion, apply_chat_template
+from prolong.trainer.engines import ChatPromptEncoder, Completion
 
 __all__ = ["VLLMEngine", "weights_for_vllm"]
 
@@ -65,7 +65,7 @@ def _load_weights_on_worker(worker: Any, weights: list[tuple[str, Any]]) -> int:
     return len(weights)
 
 
-class VLLMEngine:
+class VLLMEngine(ChatPromptEncoder):
     """Rollouts with vLLM, weights synced from the trainer's policy.
 
     Args:
@@ -176,14 +176,6 @@ class VLLMEngine:
         return LLM(**kwargs)
 
     # ------------------------------------------------------------------ RolloutEngine
-
-    def encode(self, prompt: str) -> list[int]:
-        ids = self._prompt_cache.get(prompt)
-        if ids is None:
-            ids = apply_chat_template(self.tokenizer, prompt, self.system_prompt)
-            if len(self._prompt_cache) < 100_000:
-                self._prompt_cache[prompt] = ids
-        return ids
 
     def generate(
         self,
