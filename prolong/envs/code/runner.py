@@ -225,7 +225,7 @@ def _kill_all(pid):
         return
     # No pid namespace (unsafe mode): the child's group, then every descendant of ours
     # (orphans are re-parented to us, the subreaper), found through /proc.
-    targets = [-pid, pid] + _descendants()
+    targets = [-pid, pid] + descendants(os.getpid())
     for target in targets:
         try:
             os.kill(target, signal.SIGKILL)
@@ -233,8 +233,8 @@ def _kill_all(pid):
             pass
 
 
-def _descendants():
-    me = os.getpid()
+def descendants(root):
+    """Every descendant pid of ``root``, from one snapshot of /proc (also used by the host)."""
     children = {}
     try:
         names = os.listdir("/proc")
@@ -250,7 +250,7 @@ def _descendants():
         except (OSError, ValueError, IndexError):
             continue
         children.setdefault(ppid, []).append(int(name))
-    found, todo = [], [me]
+    found, todo = [], [root]
     while todo:
         for child in children.get(todo.pop(), ()):
             found.append(child)

@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prolong.envs.code.runner import descendants
 from prolong.pool import cpu_count
 
 __all__ = [
@@ -497,29 +498,11 @@ class _Worker:
 
 def _kill_tree(pid: int) -> None:
     """SIGKILL a process's descendants (unsafe mode has no pid namespace to do it)."""
-    children: dict[int, list[int]] = {}
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return
-    for name in names:
-        if not name.isdigit():
-            continue
+    for child in descendants(pid):
         try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                stat = f.read()
-            ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(int(name))
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), ()):
-            try:
-                os.kill(child, signal.SIGKILL)
-            except OSError:
-                pass
-            todo.append(child)
+            os.kill(child, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def _memfd(name: str, data: bytes) -> int:
