@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from prolong.trainer.algorithms import pass_at_k  # the one estimator: 1 - C(n-c, k) / C(n, k), stably
+from prolong.trainer.loop import score  # verify_batch, one call per domain
 
 __all__ = [
     "pass_at_k",
@@ -230,7 +231,7 @@ def evaluate_engine(
                 flat_c = [c for g in groups for c in g]
                 if len(flat_c) != len(flat_p):
                     raise RuntimeError(f"the rollout engine returned {len(flat_c)} completions for {len(chunk)} prompts x n={n}")
-                verdicts = _score(flat_p, [c.text for c in flat_c])
+                verdicts = score(flat_p, [c.text for c in flat_c])
                 for gi, p in enumerate(chunk):
                     vs = verdicts[gi * n : (gi + 1) * n]
                     cs = flat_c[gi * n : (gi + 1) * n]
@@ -267,21 +268,6 @@ def evaluate_engine(
         "env_kwargs": env_kwargs or {},
     }
     return EvalResult(info, envs, domains, seconds, samples)
-
-
-def _score(problems: list[Any], responses: list[str]) -> list[Any]:
-    """Verdicts via :func:`prolong.verify_batch`, one call per domain."""
-    import prolong
-
-    verdicts: list[Any] = [None] * len(problems)
-    by_domain: dict[str, list[int]] = {}
-    for i, p in enumerate(problems):
-        by_domain.setdefault(p.domain, []).append(i)
-    for domain, idx in by_domain.items():
-        out = prolong.verify_batch(domain, [responses[i] for i in idx], [problems[i].answer for i in idx], [problems[i] for i in idx])
-        for i, v in zip(idx, out):
-            verdicts[i] = v
-    return verdicts
 
 
 class _progress:
