@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 # command -> ("module:function", help); function(argv: list[str]) -> int
@@ -31,14 +32,15 @@ def _make_env(env_id: str, kwargs: list[str]) -> Any:
 
     if env_id not in prolong.list_envs() and not env_id.startswith("prolong/"):
         env_id = f"prolong/{env_id}-v0" if "/" not in env_id else env_id
-    return gym.make(env_id, **_parse_kv(kwargs)).unwrapped
+    return gym.make(env_id, **parse_env_kwargs(kwargs)).unwrapped
 
 
-def _parse_kv(items: list[str]) -> dict[str, Any]:
+def parse_env_kwargs(items: Sequence[str] | None) -> dict[str, Any]:
+    """Env constructor arguments from ``key=value`` words (values read as JSON when they parse)."""
     out: dict[str, Any] = {}
     for item in items or []:
         if "=" not in item:
-            raise SystemExit(f"error: expected key=value, got {item!r}")
+            raise ValueError(f"expected an env argument as key=value, got {item!r}")
         k, v = item.split("=", 1)
         try:
             out[k] = json.loads(v)

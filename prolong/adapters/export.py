@@ -20,6 +20,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from prolong.cli import parse_env_kwargs
 from prolong.core import to_plain
 from prolong.adapters.common import chat_prompt, iter_env_problems
 
@@ -63,19 +64,6 @@ def _write_jsonl(rows: Sequence[Mapping[str, Any]], path: str) -> None:
             f.write(json.dumps(r, ensure_ascii=False, default=str) + "\n")
 
 
-def _parse_kv(items: Sequence[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items:
-        if "=" not in item:
-            raise ValueError(f"expected an env argument as key=value, got {item!r}")
-        k, v = item.split("=", 1)
-        try:
-            out[k] = json.loads(v)
-        except json.JSONDecodeError:
-            out[k] = v
-    return out
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="prolong export", description="Export an env's problems as training data.")
     p.add_argument("format", choices=["verl", "openrlhf", "jsonl"], help="output format")
@@ -96,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from prolong.adapters.common import resolve_env_id
 
         env_id = resolve_env_id(args.env)
-        env_kwargs = _parse_kv(args.kw)
+        env_kwargs = parse_env_kwargs(args.kw)
         if args.n < 1:
             raise ValueError(f"--n must be >= 1, got {args.n}")
         if args.format == "verl":
