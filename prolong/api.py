@@ -46,7 +46,9 @@ def verify_batch(
     used as is. Otherwise items run in :func:`prolong.pool.default_pool` workers with a
     killable per-item deadline ``timeout``: a stuck item becomes a ``verifier timeout``
     verdict, a crashed one a ``verifier error`` verdict, and the rest of the batch is
-    unaffected. Verifiers that cannot be pickled (lambdas) run in this process.
+    unaffected. Verifiers that cannot be pickled (lambdas) run in this process, and so
+    does everything when ``processes=1``; any other value uses the shared pool (one
+    worker per CPU, ``PROLONG_WORKER_MEMORY_MB`` each).
     """
     if len(responses) != len(answers):
         raise ValueError(f"verify_batch: {len(responses)} responses but {len(answers)} answers")
