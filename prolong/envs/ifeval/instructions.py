@@ -18,12 +18,50 @@ langdetect cannot decide. The places where prolong differs on purpose:
   hostile input), and deeply nested JSON is "not JSON" instead of a crash.
 * langdetect runs with a fixed seed (``DetectorFactory.seed = 0``), so a verdict on
   the same text never changes between runs.
+* Ground truth is untrusted input (it arrives from HTTP clients, data files, other
+  RL stacks), so **no ground-truth text is ever compiled as a regular expression**.
+  The reference passes keywords, forbidden words, postscript markers and section
+  splitters to ``re`` unescaped, which lets one keyword such as ``(a|aa)+$`` take
+  minutes on a short response (catastrophic backtracking). Here every such argument
+  is the literal text it means:
+
+  - ``keywords:existence``: the keyword is a case-insensitive substring
+    (``keyword.lower() in response.lower()``);
+  - ``keywords:frequency``: the number of non-overlapping case-insensitive
+    occurrences (``str.count``, which is what ``re.findall`` counts for a literal);
+  - ``keywords:forbidden_words``: a case-insensitive occurrence with a word boundary
+    at both ends, where "word boundary" is exactly ``re``'s ``\\b`` (the boundaries
+    of the response are marked with ``re.sub(r"\\b", ...)``, a fixed pattern, and the
+    marked word is then a plain substring);
+  - ``detectable_content:postscript`` (markers other than ``P.S.``/``P.P.S``): a
+    case-insensitive substring;
+  - ``detectable_format:multiple_sections``: the escaped splitter followed by
+    ``\\s?\\d+\\s?`` (a pattern with a literal prefix, which ``re`` scans in linear time);
+  - letter frequency, ``first_word``, ``end_phrase`` and ``prompt_to_repeat`` were
+    already plain string operations in the reference and stay so.
+
+  For arguments without regular-expression metacharacters (``.^$*+?{}[]\\|()``), such
+  as ordinary words and phrases, the verdicts are the reference's. With them they
+  differ on purpose: ``U.S.`` matches only ``u.s.``, not ``uxsx``; ``C++``, which
+  crashes the reference, is the text ``c++``. Case-insensitivity is ``str.lower()`` on
+  both sides (``re.IGNORECASE`` folds a few non-ASCII characters, such as the Kelvin
+  sign, differently).
+* Arguments are bounded so that one ground truth cannot buy unbounded work: at most
+  :data:`MAX_INSTRUCTIONS` instructions, :data:`MAX_WORDS` words in a keyword list,
+  :data:`MAX_TEXT_CHARS` characters in a keyword/marker/splitter/first word
+  (:data:`MAX_LONG_TEXT_CHARS` in ``end_phrase`` and ``prompt_to_repeat``), counts from
+  0 to :data:`MAX_COUNT`, languages among the codes langdetect can answer with
+  (:data:`DETECTABLE_LANGUAGES`, any case). Anything else raises :class:`InvalidInstruction`
+  naming the instruction and the argument (the verifier's "invalid ground truth").
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import numbers
 import re
+import reprlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +77,12 @@ __all__ = [
     "RELATIONS",
     "CONSTRAINED_RESPONSE_OPTIONS",
     "InvalidInstruction",
+    "MAX_INSTRUCTIONS",
+    "MAX_WORDS",
+    "MAX_TEXT_CHARS",
+    "MAX_LONG_TEXT_CHARS",
+    "MAX_COUNT",
+    "DETECTABLE_LANGUAGES",
     "normalize_kwargs",
     "check_instruction",
     "describe_instruction",
@@ -59,8 +103,55 @@ LANGUAGE_CODES: dict[str, str] = {
 }  # fmt: skip
 
 
+# Every code langdetect can answer with (its profiles): a language instruction with any
+# other code could never be followed.
+DETECTABLE_LANGUAGES = frozenset(
+    "af ar bg bn ca cs cy da de el en es et fa fi fr gu he hi hr hu id it ja kn ko lt lv mk ml mr ne "
+    "nl no pa pl pt ro ru sk sl so sq sv sw ta te th tl tr uk ur vi zh-cn zh-tw".split()
+)
+
+# Bounds on ground truth (see the module docstring).
+MAX_INSTRUCTIONS = 64  # instructions in one ground truth (IFEval prompts have a handful)
+MAX_WORDS = 100  # words in a keywords / forbidden_words list
+MAX_TEXT_CHARS = 1_000  # a keyword, forbidden word, marker, splitter or first word
+MAX_LONG_TEXT_CHARS = 100_000  # end_phrase, prompt_to_repeat
+MAX_COUNT = 10**9  # a number of words, sentences, paragraphs, letters, ...
+_LONG_TEXT_ARGS = frozenset({"end_phrase", "prompt_to_repeat"})
+
+
 class InvalidInstruction(ValueError):
     """An instruction id or its arguments cannot be checked (bad ground truth)."""
+
+
+class _ShortRepr(reprlib.Repr):
+    """``repr`` for error messages about hostile values: short, never recursing deeply,
+    never converting a huge int to text (which raises past 4300 digits)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel = 3
+        self.maxstring = 80
+        self.maxother = 80
+        self.maxlong = 40
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = self.maxfrozenset = 6
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 128:
+            return f"<an integer of {x.bit_length()} bits>"
+        return super().repr_int(x, level)
+
+
+_SHORT_REPR = _ShortRepr()
+
+
+def short_repr(value: Any) -> str:
+    """A short, safe ``repr`` of a ground-truth value for error messages."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _SHORT_REPR.repr_int(value, 0)
+    try:
+        return _SHORT_REPR.repr(value)
+    except Exception:  # noqa: BLE001 - a hostile __repr__, a recursion limit
+        return f"<{type(value).__name__}>"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -70,21 +161,71 @@ def _compare(count: int, relation: str, threshold: int) -> bool:
     return count < threshold if relation == "less than" else count >= threshold
 
 
-def _pattern(text: str, *, flags: int = 0, wrap: str = "{}") -> re.Pattern[str]:
-    """A pattern from ground-truth text, as the reference compiles it (unescaped).
+# Measures of a response are cached per text: loose mode checks 8 variants of one
+# response, and a ground truth may repeat an instruction; each variant is measured once.
+_cached = functools.lru_cache(maxsize=16)
 
-    The reference passes keywords and markers to ``re`` as they are; text that is not
-    a valid regular expression (which would crash the reference) is matched literally.
+
+@_cached
+def _lower(text: str) -> str:
+    return text.lower()
+
+
+_BOUNDARY = re.compile(r"\b")
+_MARK = "\x00"
+
+
+def _mark_boundaries(text: str) -> str:
+    """``text`` with NUL inserted wherever ``re``'s ``\\b`` matches (NULs in the text
+    become U+0001 first: both are non-word characters, so no boundary moves)."""
+    return _BOUNDARY.sub(_MARK, text.replace(_MARK, "\x01"))
+
+
+@_cached
+def _marked_lower(text: str) -> str:
+    return _mark_boundaries(_lower(text))
+
+
+def _contains_whole(text: str, word: str) -> bool:
+    """``re.search(r"\\b" + re.escape(word) + r"\\b", text, re.IGNORECASE)``, in linear time.
+
+    A boundary inside an occurrence of the word depends only on the word's own
+    characters, so with every boundary of the text and of the word marked, the word
+    occurs between two boundaries exactly when its marked form, with a mark at each
+    end, is a substring of the marked text.
     """
-    try:
-        return re.compile(wrap.format(text), flags)
-    except re.error:
-        return re.compile(wrap.format(re.escape(text)), flags)
+    inner = _mark_boundaries(word.lower()).strip(_MARK)
+    return f"{_MARK}{inner}{_MARK}" in _marked_lower(text)
+
+
+@_cached
+def _sentence_count(text: str) -> int:
+    return T.count_sentences(text)
+
+
+@_cached
+def _word_count(text: str) -> int:
+    return T.count_words(text)
+
+
+@_cached
+def _capital_word_count(text: str) -> int:
+    return sum(1 for tok in T.word_tokens(text) if tok.isupper())
+
+
+@functools.lru_cache(maxsize=512)
+def _section_pattern(splitter: str) -> re.Pattern[str]:
+    """The reference's ``\\s?SPLITTER\\s?\\d+\\s?`` with the splitter escaped. The leading
+    ``\\s?`` is dropped: it can only widen a match to the left, never change how many
+    matches there are, and without it the pattern starts with a literal, which ``re``
+    finds with a linear scan (KMP over the literal prefix)."""
+    return re.compile(re.escape(splitter) + r"\s?\d+\s?")
 
 
 _detect_ready = False
 
 
+@_cached
 def _detect_language(text: str) -> str | None:
     """langdetect's language code, or None when it cannot decide (empty text, digits)."""
     global _detect_ready
@@ -176,20 +317,22 @@ def _has_title(text: str) -> bool:
 
 
 def _keywords_existence(r: str, kw: Mapping[str, Any]) -> bool:
-    return all(_pattern(k, flags=re.IGNORECASE).search(r) for k in kw["keywords"])
+    low = _lower(r)
+    return all(k.lower() in low for k in kw["keywords"])
 
 
 def _keywords_frequency(r: str, kw: Mapping[str, Any]) -> bool:
-    n = sum(1 for _ in _pattern(kw["keyword"].strip(), flags=re.IGNORECASE).finditer(r))
+    keyword = kw["keyword"].strip().lower()
+    n = _lower(r).count(keyword) if keyword else 0
     return _compare(n, kw["relation"], kw["frequency"])
 
 
 def _forbidden_words(r: str, kw: Mapping[str, Any]) -> bool:
-    return not any(_pattern(w, flags=re.IGNORECASE, wrap=r"\b{}\b").search(r) for w in kw["forbidden_words"])
+    return not any(_contains_whole(r, w) for w in kw["forbidden_words"])
 
 
 def _letter_frequency(r: str, kw: Mapping[str, Any]) -> bool:
-    return _compare(r.lower().count(kw["letter"].strip().lower()), kw["let_relation"], kw["let_frequency"])
+    return _compare(_lower(r).count(kw["letter"].strip().lower()), kw["let_relation"], kw["let_frequency"])
 
 
 def _response_language(r: str, kw: Mapping[str, Any]) -> bool:
@@ -198,7 +341,7 @@ def _response_language(r: str, kw: Mapping[str, Any]) -> bool:
 
 
 def _number_sentences(r: str, kw: Mapping[str, Any]) -> bool:
-    return _compare(T.count_sentences(r), kw["relation"], kw["num_sentences"])
+    return _compare(_sentence_count(r), kw["relation"], kw["num_sentences"])
 
 
 _PARAGRAPH_DIVIDER = re.compile(r"\s?\*\*\*\s?")
@@ -217,7 +360,7 @@ def _number_paragraphs(r: str, kw: Mapping[str, Any]) -> bool:
 
 
 def _number_words(r: str, kw: Mapping[str, Any]) -> bool:
-    return _compare(T.count_words(r), kw["relation"], kw["num_words"])
+    return _compare(_word_count(r), kw["relation"], kw["num_words"])
 
 
 def _nth_paragraph_first_word(r: str, kw: Mapping[str, Any]) -> bool:
@@ -245,14 +388,14 @@ def _number_placeholders(r: str, kw: Mapping[str, Any]) -> bool:
 
 def _postscript(r: str, kw: Mapping[str, Any]) -> bool:
     marker = kw["postscript_marker"].strip()
-    low = r.lower()
+    low = _lower(r)
     # The reference's patterns start with \s* and end with .*$ (MULTILINE), which
     # only widen a match: searching for the core is the same test, in linear time.
     if marker == "P.P.S":
         return re.search(r"p\.\s?p\.\s?s", low) is not None
     if marker == "P.S.":
         return re.search(r"p\.\s?s\.", low) is not None
-    return _pattern(marker.lower()).search(low) is not None
+    return marker.lower() in low  # the reference's pattern is the marker itself: here its text
 
 
 def _number_bullet_lists(r: str, kw: Mapping[str, Any]) -> bool:
@@ -275,8 +418,11 @@ def _number_highlighted_sections(r: str, kw: Mapping[str, Any]) -> bool:
 
 
 def _multiple_sections(r: str, kw: Mapping[str, Any]) -> bool:
-    splitter = _pattern(kw["section_spliter"].strip(), wrap=r"\s?{}\s?\d+\s?")
-    return len(splitter.split(r)) - 1 >= kw["num_sections"]
+    splitter = kw["section_spliter"].strip()
+    if not splitter or len(splitter) >= len(r):
+        return kw["num_sections"] <= 0
+    n = sum(1 for _ in _section_pattern(splitter).finditer(r))  # = len(re.split(...)) - 1
+    return n >= kw["num_sections"]
 
 
 def _json_format(r: str, kw: Mapping[str, Any]) -> bool:
@@ -322,8 +468,7 @@ def _quotation(r: str, kw: Mapping[str, Any]) -> bool:
 
 
 def _capital_word_frequency(r: str, kw: Mapping[str, Any]) -> bool:
-    n = sum(1 for tok in T.word_tokens(r) if tok.isupper())
-    return _compare(n, kw["capital_relation"], kw["capital_frequency"])
+    return _compare(_capital_word_count(r), kw["capital_relation"], kw["capital_frequency"])
 
 
 def _english_capital(r: str, kw: Mapping[str, Any]) -> bool:
@@ -606,20 +751,33 @@ def conflicts_with(a: str, b: str) -> bool:
 # --------------------------------------------------------------------------- kwargs
 
 
+_INT_TEXT = re.compile(r"[+-]?[0-9]{1,19}")
+
+
 def _as_int(value: Any, where: str) -> int:
     if isinstance(value, bool):
         raise InvalidInstruction(f"{where} must be an integer, got {value!r}")
-    if isinstance(value, int):
-        n = value
+    if isinstance(value, numbers.Integral):  # int, numpy integers
+        n = int(value)
     elif isinstance(value, float) and value.is_integer():
         n = int(value)  # Parquet and pandas turn integer columns with gaps into floats
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    elif isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
         n = int(value.strip())
     else:
-        raise InvalidInstruction(f"{where} must be an integer, got {value!r}")
+        raise InvalidInstruction(f"{where} must be an integer, got {short_repr(value)}")
     if n < 0:
-        raise InvalidInstruction(f"{where} must be >= 0, got {n}")
+        raise InvalidInstruction(f"{where} must be >= 0, got {short_repr(n)}")
+    if n > MAX_COUNT:
+        raise InvalidInstruction(f"{where} must be at most {MAX_COUNT}, got {short_repr(n)}")
     return n
+
+
+def _as_text(value: Any, where: str, limit: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInstruction(f"{where} must be a non-empty string, got {short_repr(value)}")
+    if len(value) > limit:
+        raise InvalidInstruction(f"{where} is {len(value)} characters long (at most {limit})")
+    return value
 
 
 def normalize_kwargs(instruction_id: str, kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -627,36 +785,51 @@ def normalize_kwargs(instruction_id: str, kwargs: Mapping[str, Any] | None) -> d
 
     Raises :class:`InvalidInstruction` naming the instruction and the argument.
     """
-    ins = INSTRUCTIONS.get(instruction_id)
+    ins = INSTRUCTIONS.get(instruction_id) if isinstance(instruction_id, str) else None
     if ins is None:
-        raise InvalidInstruction(f"unknown IFEval instruction id {instruction_id!r}")
+        raise InvalidInstruction(f"unknown IFEval instruction id {short_repr(instruction_id)}")
+    if kwargs is not None and not isinstance(kwargs, Mapping):
+        raise InvalidInstruction(f"kwargs of {instruction_id} must be a dict, got {type(kwargs).__name__}")
     given = {k: v for k, v in (kwargs or {}).items() if v is not None}
     out: dict[str, Any] = {}
     for name, kind in ins.args.items():
         where = f"{instruction_id} argument {name!r}"
         if name not in given:
-            raise InvalidInstruction(f"{instruction_id} needs argument {name!r} (got {sorted(given) or 'none'})")
+            names = sorted(k[:40] if isinstance(k, str) else short_repr(k) for k in given)
+            got = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "") if names else "none"
+            raise InvalidInstruction(f"{instruction_id} needs argument {name!r} (got {got})")
         value = given[name]
         if kind == "int":
             out[name] = _as_int(value, where)
         elif kind == "relation":
-            if value not in RELATIONS:
-                raise InvalidInstruction(f"{where} must be one of {RELATIONS}, got {value!r}")
+            if not isinstance(value, str) or value not in RELATIONS:
+                raise InvalidInstruction(f"{where} must be one of {RELATIONS}, got {short_repr(value)}")
             out[name] = value
         elif kind == "strs":
             if isinstance(value, str):
                 value = [value]
             if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) and v for v in value):
-                raise InvalidInstruction(f"{where} must be a non-empty list of words, got {value!r}")
+                raise InvalidInstruction(f"{where} must be a non-empty list of words, got {short_repr(value)}")
+            if len(value) > MAX_WORDS:
+                raise InvalidInstruction(f"{where} has {len(value)} words (at most {MAX_WORDS})")
+            for i, v in enumerate(value):
+                if len(v) > MAX_TEXT_CHARS:
+                    raise InvalidInstruction(f"{where}[{i}] is {len(v)} characters long (at most {MAX_TEXT_CHARS})")
             out[name] = list(value)
         elif kind == "letter":
             if not isinstance(value, str) or len(value.strip()) != 1:
-                raise InvalidInstruction(f"{where} must be a single letter, got {value!r}")
+                raise InvalidInstruction(f"{where} must be a single letter, got {short_repr(value)}")
             out[name] = value.strip().lower()
-        else:  # "str", "language"
-            if not isinstance(value, str) or not value.strip():
-                raise InvalidInstruction(f"{where} must be a non-empty string, got {value!r}")
-            out[name] = value
+        elif kind == "language":
+            code = _as_text(value, where, MAX_TEXT_CHARS).strip().lower()
+            if code not in DETECTABLE_LANGUAGES:
+                raise InvalidInstruction(
+                    f"{where} must be a language code langdetect can detect (ISO 639-1 such as 'en', 'fr', "
+                    f"or 'zh-cn'), got {short_repr(value)}"
+                )
+            out[name] = code
+        else:  # "str"
+            out[name] = _as_text(value, where, MAX_LONG_TEXT_CHARS if name in _LONG_TEXT_ARGS else MAX_TEXT_CHARS)
     if instruction_id == "length_constraints:nth_paragraph_first_word":
         if not 1 <= out["nth_paragraph"] <= max(out["num_paragraphs"], 1):
             raise InvalidInstruction(

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from prolong.core import Problem, Reason, Verdict
-from prolong.envs.ifeval.instructions import InvalidInstruction, check_instruction, normalize_kwargs
+from prolong.envs.ifeval.instructions import (
+    MAX_INSTRUCTIONS,
+    InvalidInstruction,
+    check_instruction,
+    normalize_kwargs,
+    short_repr,
+)
 
 __all__ = ["IFEvalVerifier", "IFEvalAnswer", "parse_answer", "loose_variants", "MODES", "DEFAULT_MAX_RESPONSE_CHARS"]
 
@@ -31,8 +37,9 @@ def _maybe_json(value: Any, what: str) -> Any:
     if isinstance(value, str):
         try:
             return json.loads(value)
-        except (ValueError, RecursionError):
-            raise InvalidInstruction(f"{what} is a string but not valid JSON: {value[:80]!r}") from None
+        except (ValueError, RecursionError) as e:  # ValueError: also an integer of more than 4300 digits
+            why = str(e)[:120] if isinstance(e, ValueError) else "nested too deeply"
+            raise InvalidInstruction(f"{what} is a string but not valid JSON ({why}): {short_repr(value)}") from None
     return value
 
 
@@ -53,15 +60,17 @@ def parse_answer(answer: Any, prompt: str | None = None) -> IFEvalAnswer:
     ids = _maybe_json(answer.get("instruction_id_list"), "instruction_id_list")
     if isinstance(ids, str):
         ids = [ids]
-    if not isinstance(ids, Sequence) or not ids or not all(isinstance(i, str) for i in ids):
-        raise InvalidInstruction(f"'instruction_id_list' must be a non-empty list of ids, got {ids!r}")
+    if not isinstance(ids, (list, tuple)) or not ids or not all(isinstance(i, str) for i in ids):
+        raise InvalidInstruction(f"'instruction_id_list' must be a non-empty list of ids, got {short_repr(ids)}")
+    if len(ids) > MAX_INSTRUCTIONS:
+        raise InvalidInstruction(f"'instruction_id_list' has {len(ids)} instructions (at most {MAX_INSTRUCTIONS})")
     raw_kwargs = _maybe_json(answer.get("kwargs"), "kwargs")
     if raw_kwargs is None:
         raw_kwargs = [{} for _ in ids]
     if isinstance(raw_kwargs, Mapping):
         raw_kwargs = [raw_kwargs]
-    if not isinstance(raw_kwargs, Sequence) or len(raw_kwargs) != len(ids):
-        n = len(raw_kwargs) if isinstance(raw_kwargs, Sequence) else "no list of"
+    if not isinstance(raw_kwargs, (list, tuple)) or len(raw_kwargs) != len(ids):
+        n = len(raw_kwargs) if isinstance(raw_kwargs, (list, tuple)) else "no list of"
         raise InvalidInstruction(f"{len(ids)} instruction ids but {n} kwargs")
     the_prompt = answer.get("prompt") if isinstance(answer.get("prompt"), str) else prompt
     kwargs = []
@@ -136,16 +145,21 @@ class IFEvalVerifier:
     def __call__(self, response: str, answer: Any, problem: Problem | None = None) -> Verdict:
         if not isinstance(response, str):
             raise TypeError(f"response must be a str, got {type(response).__name__}")
+        where = f"problem {problem.id}: " if problem is not None else ""
         try:
-            parsed = parse_answer(answer, problem.prompt if problem is not None else None)
+            parsed = parse_answer(answer, problem.prompt if problem is not None and isinstance(problem.prompt, str) else None)
         except InvalidInstruction as e:
-            where = f"problem {problem.id}: " if problem is not None else ""
             return Verdict.wrong(Reason.INVALID_ANSWER, error=f"{where}{e}")
+        except Exception as e:  # noqa: BLE001 - hostile ground truth costs one reward, never the caller
+            return Verdict.wrong(Reason.INVALID_ANSWER, error=f"{where}unusable ground truth: {type(e).__name__}: {str(e)[:200]}")
         if len(response) > self.max_response_chars:
             return Verdict.wrong(
                 Reason.TOO_LONG, chars=len(response), max_response_chars=self.max_response_chars, mode=self.mode
             )
-        followed = follows(response, parsed, self.mode)
+        try:
+            followed = follows(response, parsed, self.mode)
+        except Exception as e:  # noqa: BLE001 - a checker bug costs one reward, never the training run
+            return Verdict.wrong(Reason.ERROR, error=f"{where}{type(e).__name__}: {str(e)[:200]}", mode=self.mode)
         n = sum(followed)
         total = len(followed)
         details = {

@@ -24,13 +24,29 @@ Tolerance policy (also in docs/math.md):
   gold ``0.5`` accepts ``50\\%``;
 * ``^\\circ`` is an optional unit: gold ``30^\\circ`` accepts ``30`` and ``\\pi/6``
   (radians, exactly); gold ``\\pi/6`` accepts ``30^\\circ`` but not ``30``.
+
+The gold answer is untrusted input like the response (HTTP clients, data files, other
+RL stacks): it is never evaluated as code and never names a file. latex2sympy2_extended
+parses LaTeX with an ANTLR grammar; the only strings it hands to sympy's ``sympify``
+(which evaluates Python) are the texts of its number tokens (digits, separators,
+``e`` notation). A gold that cannot be used gives reward 0 with reason
+``invalid ground truth`` (:data:`prolong.core.Reason.INVALID_ANSWER`) and a note saying
+what is wrong: not text or a number (dict, None, nested list, NaN), an integer of
+more than :data:`MAX_GOLD_CHARS` digits, text longer than :data:`MAX_GOLD_CHARS`
+(compared as text only), unbalanced or nested deeper than the parser's bound, not
+parseable by sympy, or too large to evaluate (``9^{9^{9^{9}}}``, ``10^{10^{10}}!``).
+A gold whose backslashes are all doubled (``\\\\frac{1}{2}``, JSON escaped twice) is
+read with single backslashes.
 """
 
 from __future__ import annotations
 
 import atexit
+import math
 import multiprocessing
+import numbers
 import random
+import re
 import sys
 import threading
 import time
@@ -42,6 +58,7 @@ from typing import Any
 from prolong.core import Problem, Reason, Verdict
 from prolong.envs.math.extract import Extraction, clean_text, extract_answer, extract_boxed
 from prolong.envs.math.parse import (
+    MAX_ITEMS,
     Equation,
     Matrix,
     Node,
@@ -74,6 +91,9 @@ __all__ = [
     "SYMPY_DEADLINE",
     "STARTUP_ALLOWANCE",
     "MAX_GOLD_CHARS",
+    "InvalidGold",
+    "parse_gold",
+    "gold_text",
 ]
 
 SYMPY_DEADLINE = 3.0  # seconds for the sympy stage of one comparison (a killable worker call)
@@ -318,12 +338,7 @@ def _proportional(d1: Any, d2: Any) -> bool:
 def _sympy_scalar_equal(g: Scalar, a: Scalar, gnum: Number | None) -> bool:
     import sympy
 
-    try:
-        ge = to_sympy(g.text)
-    except TooLarge:
-        raise
-    except Unparseable:
-        raise _GoldUnparseable(g.text) from None
+    ge = _gold_to_sympy(g.text)
     ae = to_sympy(a.text)
     if isinstance(ge, sympy.MatrixBase) or isinstance(ae, sympy.MatrixBase):
         if not (isinstance(ge, sympy.MatrixBase) and isinstance(ae, sympy.MatrixBase)) or ge.shape != ae.shape:
@@ -352,8 +367,17 @@ def _sympy_value_equal(g: Any, a: Any, tol: Any) -> bool:
     return _expr_equal(g, a)
 
 
-class _GoldUnparseable(Exception):
-    pass
+class _GoldUnusable(Exception):
+    """The gold answer cannot be compared (message: why); the verdict is "invalid ground truth"."""
+
+
+def _gold_to_sympy(text: str) -> Any:
+    try:
+        return to_sympy(text)
+    except TooLarge as e:
+        raise _GoldUnusable(f"the gold answer is too large to evaluate ({e}): {text[:80]!r}") from None
+    except Unparseable:
+        raise _GoldUnusable(f"the gold answer cannot be parsed by sympy: {text[:80]!r}") from None
 
 
 # --------------------------------------------------------------------------- structure compare
@@ -490,7 +514,11 @@ def _cmp_scalar(g: Scalar, a: Scalar, ctx: _Ctx) -> bool | None:
         return True
     if ":" in g.text or ":" in a.text:  # times and ratios (12:00, 2:1) compare as written
         return False
-    gnum, anum = parse_number(g.text), parse_number(a.text)
+    try:
+        gnum = parse_number(g.text)
+    except Unparseable as e:  # 1e999999999: a number no one can compare with
+        raise _GoldUnusable(f"the gold answer cannot be used ({e}): {g.text[:80]!r}") from None
+    anum = parse_number(a.text)
     if gnum is not None and anum is not None:
         ctx.used("numeric")
         if _numbers_equal(gnum, g.percent, anum, a.percent):
@@ -521,10 +549,7 @@ def _cmp_equation(g: Equation, a: Equation, ctx: _Ctx) -> bool | None:
     ctx.used("sympy")
     import sympy
 
-    try:
-        d1 = to_sympy(g.lhs) - to_sympy(g.rhs)
-    except Unparseable:
-        raise _GoldUnparseable(f"{g.lhs} = {g.rhs}") from None
+    d1 = _gold_to_sympy(g.lhs) - _gold_to_sympy(g.rhs)
     d2 = to_sympy(a.lhs) - to_sympy(a.rhs)
     return _proportional(d1, d2)
 
@@ -532,29 +557,79 @@ def _cmp_equation(g: Equation, a: Equation, ctx: _Ctx) -> bool | None:
 # --------------------------------------------------------------------------- judge
 
 
-def gold_text(answer: Any) -> str | None:
-    """The gold answer as text: strings as they are (a solution's last \\boxed{}),
-    numbers written out; None when there is none."""
-    if isinstance(answer, bool) or answer is None:
-        return None
-    if isinstance(answer, int):
-        return str(answer)
+class InvalidGold(ValueError):
+    """A gold answer that cannot be used (the message says why)."""
+
+
+_MAX_GOLD_INT_BITS = int(MAX_GOLD_CHARS * 3.3219)  # an integer of about MAX_GOLD_CHARS digits
+_BACKSLASHES = re.compile(r"\\+")
+_DOUBLED_COMMAND = re.compile(r"\\\\[a-zA-Z]")
+
+
+def _undouble_backslashes(s: str) -> str:
+    """``\\\\frac{1}{2}`` -> ``\\frac{1}{2}`` when every backslash of ``s`` is doubled and
+    one of them starts a command (LaTeX escaped twice on its way into a data file)."""
+    if "\\\\" not in s or not _DOUBLED_COMMAND.search(s):
+        return s
+    if any(len(run) % 2 for run in _BACKSLASHES.findall(s)):
+        return s  # a single backslash somewhere: \\ is LaTeX's line break (matrices)
+    return s.replace("\\\\", "\\")
+
+
+def parse_gold(answer: Any) -> str:
+    """The gold answer as text, or :class:`InvalidGold` saying why it cannot be used.
+
+    Text as it is (a solution's last ``\\boxed{}``; doubled backslashes undone), numbers
+    written out, a list of texts/numbers joined with ``", "``.
+    """
+    if answer is None:
+        raise InvalidGold("there is no gold answer (None)")
+    if isinstance(answer, bool):
+        raise InvalidGold(f"a boolean ({answer}) is not a gold answer")
+    if isinstance(answer, numbers.Integral):
+        n = int(answer)
+        if n.bit_length() > _MAX_GOLD_INT_BITS:
+            raise InvalidGold(f"the gold answer is an integer of more than {MAX_GOLD_CHARS} digits")
+        return str(n)
     if isinstance(answer, float):
-        if answer != answer or answer in (float("inf"), float("-inf")):
-            return None
+        if not math.isfinite(answer):
+            raise InvalidGold(f"the gold answer is not a finite number ({answer!r})")
         return repr(answer) if not answer.is_integer() else str(int(answer))
-    if isinstance(answer, (list, tuple)) and answer and all(isinstance(x, (str, int, float)) for x in answer):
-        return ", ".join(gold_text(x) or "" for x in answer)
+    if isinstance(answer, numbers.Rational):  # fractions.Fraction
+        return parse_gold(int(answer)) if answer.denominator == 1 else f"{parse_gold(answer.numerator)}/{answer.denominator}"
+    if isinstance(answer, (list, tuple)):
+        if not answer:
+            raise InvalidGold("the gold answer is an empty list")
+        if len(answer) > MAX_ITEMS:
+            raise InvalidGold(f"the gold answer is a list of {len(answer)} items (at most {MAX_ITEMS})")
+        parts = []
+        for i, item in enumerate(answer):
+            if isinstance(item, (list, tuple, dict)) or not isinstance(item, (str, numbers.Number)):
+                raise InvalidGold(f"item {i} of the gold list is a {type(item).__name__}, not text or a number")
+            try:
+                parts.append(parse_gold(item))
+            except InvalidGold as e:
+                raise InvalidGold(f"item {i} of the gold list: {e}") from None
+        return ", ".join(parts)
     if not isinstance(answer, str):
-        return None
+        raise InvalidGold(f"the gold answer must be text or a number, got {type(answer).__name__}")
     s = answer.strip()
     if not s:
-        return None
+        raise InvalidGold("the gold answer is empty")
+    s = _undouble_backslashes(s)
     if "\\boxed" in s or "\\fbox" in s:  # a solution, or "\boxed{1}\boxed{2}"
         boxed = extract_boxed(clean_text(s)).answer
         if boxed:
             s = boxed
     return s
+
+
+def gold_text(answer: Any) -> str | None:
+    """:func:`parse_gold`, or None when the gold cannot be used."""
+    try:
+        return parse_gold(answer)
+    except InvalidGold:
+        return None
 
 
 def judge(gold: str, answer: str, *, use_sympy: bool = True) -> Judgement:
@@ -574,10 +649,19 @@ def judge(gold: str, answer: str, *, use_sympy: bool = True) -> Judgement:
 
 def _judge(gold: str, answer: str, use_sympy: bool) -> Judgement:
     if len(gold) > MAX_GOLD_CHARS:
-        same = squash(normalize(gold[:MAX_GOLD_CHARS])) == squash(normalize(answer[:MAX_GOLD_CHARS])) and gold == answer
-        return Judgement(same, "string", "the gold is too long to parse; compared as a string")
+        if gold == answer:
+            return Judgement(True, "string", "the gold is too long to parse; compared as a string")
+        return Judgement(
+            False,
+            "string",
+            f"the gold answer is {len(gold)} characters long (more than {MAX_GOLD_CHARS}): only the identical text matches it",
+            Reason.INVALID_ANSWER,
+        )
     try:
         g = normalize(gold)
+    except Exception as e:  # noqa: BLE001 - never crash on hostile text
+        return Judgement(False, "parse", f"the gold answer could not be normalised: {type(e).__name__}", Reason.INVALID_ANSWER)
+    try:
         a = normalize(answer)
     except Exception as e:  # noqa: BLE001 - never crash on hostile text
         return Judgement(False, "parse", f"could not normalise: {type(e).__name__}", Reason.UNPARSEABLE)
@@ -596,6 +680,8 @@ def _judge(gold: str, answer: str, use_sympy: bool) -> Judgement:
         gn = parse_structure(g)
     except Unparseable as e:
         return Judgement(False, "string", f"the gold answer cannot be parsed ({e})", Reason.INVALID_ANSWER)
+    except RecursionError:
+        return Judgement(False, "string", "the gold answer is nested too deeply", Reason.INVALID_ANSWER)
     try:
         an = parse_structure(a)
     except Unparseable as e:
@@ -607,10 +693,10 @@ def _judge(gold: str, answer: str, use_sympy: bool) -> Judgement:
         r = _cmp(gn, an, ctx)
     except _NeedSympy:
         return Judgement(None, "sympy")
+    except _GoldUnusable as e:
+        return Judgement(False, ctx.path, str(e), Reason.INVALID_ANSWER)
     except TooLarge as e:
         return Judgement(False, ctx.path, str(e), Reason.UNPARSEABLE)
-    except _GoldUnparseable as e:
-        return Judgement(False, ctx.path, f"the gold answer cannot be parsed by sympy: {str(e)[:80]!r}", Reason.WRONG)
     except Unparseable as e:
         return Judgement(False, ctx.path, str(e), Reason.WRONG)
     except RecursionError:
@@ -763,7 +849,8 @@ class MathVerifier:
     answer of ``response`` (see :mod:`prolong.envs.math.extract`) is equivalent to
     ``answer`` (see this module's docstring for the policy), else 0 with a reason:
     ``no final answer``, ``wrong answer``, ``unparseable answer`` (too long, too deep,
-    too large to evaluate), ``verifier timeout`` (the sympy stage ran past its deadline).
+    too large to evaluate), ``verifier timeout`` (the sympy stage ran past its deadline),
+    ``invalid ground truth`` (the gold cannot be used: see the module docstring).
     ``details`` carry ``path`` (which stage decided: string, choice, text, numeric,
     structure, sympy), ``method`` (how the answer was found) and ``note``.
 
@@ -798,9 +885,10 @@ class MathVerifier:
     def _first_stage_unguarded(
         self, response: Any, answer: Any
     ) -> tuple[Verdict | None, str | None, Extraction | None, str | None]:
-        gold = gold_text(answer)
-        if gold is None:
-            return Verdict.wrong(Reason.INVALID_ANSWER, None, note=f"no usable gold answer: {answer!r:.80}"), None, None, None
+        try:
+            gold = parse_gold(answer)
+        except InvalidGold as e:
+            return Verdict.wrong(Reason.INVALID_ANSWER, None, note=f"invalid gold answer: {e}"), None, None, None
         if not isinstance(response, str):
             return Verdict.wrong(Reason.NO_ANSWER, None, note=f"the response is not text ({type(response).__name__})"), None, None, None
         ex = extract_answer(response)

@@ -529,12 +529,15 @@ MAX_QUANTITY_CHARS = 400  # a final answer longer than this is not read as a qua
 class QuantityError(ValueError):
     """An answer that is not one number with an optional unit.
 
-    ``ambiguous`` is True when it holds several numbers (``3 m/s or 5 m/s``).
+    ``ambiguous`` is True when it holds several numbers (``3 m/s or 5 m/s``);
+    ``out_of_range`` when it is a number that no float can hold (``1e999999999``,
+    ``1e-400``, ``5/0``, more than 60 digits).
     """
 
-    def __init__(self, message: str, *, ambiguous: bool = False) -> None:
+    def __init__(self, message: str, *, ambiguous: bool = False, out_of_range: bool = False) -> None:
         super().__init__(message)
         self.ambiguous = ambiguous
+        self.out_of_range = out_of_range
 
 
 @dataclass(frozen=True)
@@ -589,7 +592,7 @@ def _exponent(m: re.Match[str], g: str) -> int:
         return 0
     text = text.replace(" ", "")
     if len(text.lstrip("+-")) > 5:
-        raise QuantityError("exponent out of range")
+        raise QuantityError("exponent out of range", out_of_range=True)
     return int(text)
 
 
@@ -604,19 +607,21 @@ def _number_value(m: re.Match[str]) -> float:
         e = m.group("e")
         if e is not None:
             if len(e.lstrip("+-")) > 5:
-                raise QuantityError("exponent out of range")
+                raise QuantityError("exponent out of range", out_of_range=True)
             exp += int(e)
     if len(mant) > 60:
-        raise QuantityError("number has too many digits")
+        raise QuantityError("number has too many digits", out_of_range=True)
     try:
         value = float(f"{mant}e{exp}")
         den = m.group("den") if m.group("mant") is not None else None
         if den is not None:
             value /= float(den)
     except (OverflowError, ZeroDivisionError, ValueError):
-        raise QuantityError("not a finite number") from None
+        raise QuantityError("not a finite number", out_of_range=True) from None
     if not math.isfinite(value):
-        raise QuantityError("not a finite number")
+        raise QuantityError("not a finite number", out_of_range=True)
+    if value == 0.0 and mant.strip("0.") != "":
+        raise QuantityError("number out of range (it underflows to 0)", out_of_range=True)
     return sign * value
 
 

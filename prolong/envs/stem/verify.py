@@ -13,6 +13,12 @@ What the gold answer (``Problem.answer``, a string) can be:
 
 ``metadata["kind"]`` (``"choice"``, ``"numeric"``, ``"free"``) overrides the guess.
 
+The gold answer and its metadata are untrusted input like the response: anything
+unusable gives reward 0 with reason ``invalid ground truth`` and a ``why`` naming the
+problem (not text or a number, longer than 2000 characters, a letter outside the
+options, a number no float can hold such as ``1e999999999 m`` or ``1e-400 J``,
+metadata of the wrong type or out of range). Nothing in them is evaluated.
+
 Numeric policy (per problem through metadata, else the verifier's defaults):
 
 * ``rel_tol`` (default 1e-2): right when ``|x - gold| <= rel_tol * |gold| + abs_tol``,
@@ -28,6 +34,7 @@ Numeric policy (per problem through metadata, else the verifier's defaults):
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -96,6 +103,8 @@ def _parse_gold_cached(answer: str, kind: str | None, num_options: int | None, o
         try:
             q = parse_quantity(text)
         except QuantityError as e:
+            if e.out_of_range:
+                raise ValueError(f"numeric gold answer {answer[:80]!r} cannot be used: {e}") from None
             if kind == "numeric":
                 raise ValueError(f"numeric gold answer {answer[:80]!r} is not a number with a unit: {e}") from None
         else:
@@ -108,24 +117,79 @@ def _parse_gold_cached(answer: str, kind: str | None, num_options: int | None, o
     return Gold("free", text)
 
 
+def _show(value: Any) -> str:
+    """A short repr of a metadata value for an error message (never a huge one)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    if value is None or isinstance(value, (str, int, float, bool)):
+        text = repr(value)
+        return text if len(text) <= 80 else text[:77] + "..."
+    return f"a {type(value).__name__}"
+
+
+_INT_TEXT = re.compile(r"\s*[0-9]{1,6}\s*")
+_KINDS = ("choice", "numeric", "free")
+
+
+def _metadata_int(metadata: Mapping[str, Any], key: str, lo: int, hi: int) -> int | None:
+    value = metadata.get(key)
+    if value is None:
+        return None
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        n = int(value)
+    elif isinstance(value, float) and value.is_integer():
+        n = int(value)
+    elif isinstance(value, str) and _INT_TEXT.fullmatch(value):
+        n = int(value)
+    else:
+        raise ValueError(f"metadata {key} must be an integer, got {_show(value)}")
+    if not lo <= n <= hi:
+        raise ValueError(f"metadata {key} must be between {lo} and {hi}, got {_show(n)}")
+    return n
+
+
+def _metadata_flag(metadata: Mapping[str, Any], key: str, default: bool) -> bool:
+    value = metadata.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or (isinstance(value, numbers.Integral) and int(value) in (0, 1)):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "1", "false", "no", "0"):
+        return value.strip().lower() in ("true", "yes", "1")
+    raise ValueError(f"metadata {key} must be true or false, got {_show(value)}")
+
+
 def parse_gold(answer: Any, metadata: Mapping[str, Any] | None = None) -> Gold:
     """The :class:`Gold` for a problem's answer and metadata; ValueError if unusable."""
     metadata = metadata or {}
     if isinstance(answer, bool) or answer is None:
         raise ValueError(f"gold answer must be a string, got {answer!r}")
-    if isinstance(answer, (int, float)):
+    if isinstance(answer, numbers.Integral):
+        n = int(answer)
+        if n.bit_length() > 1000:  # beyond any float (about 1.8e308)
+            raise ValueError(f"gold answer is an integer too large for a float ({n.bit_length()} bits)")
+        answer = str(n) if n.bit_length() <= 192 else repr(float(n))  # at most ~58 digits are read
+    elif isinstance(answer, float):
+        if not math.isfinite(answer):
+            raise ValueError(f"gold answer is not a finite number ({answer!r})")
         answer = repr(answer)
     if not isinstance(answer, str):
         raise ValueError(f"gold answer must be a string, got {type(answer).__name__}")
     if len(answer) > 2000:
         raise ValueError(f"gold answer too long ({len(answer)} characters)")
+    kind = metadata.get("kind")
+    if kind is not None and (not isinstance(kind, str) or kind not in _KINDS):
+        raise ValueError(f"metadata kind must be 'choice', 'numeric' or 'free', got {_show(kind)}")
     options = metadata.get("options") or ()
     if isinstance(options, str) or not isinstance(options, Sequence):
         raise ValueError(f"metadata options must be a list of option texts, got {type(options).__name__}")
-    num = metadata.get("num_options")
-    return _parse_gold_cached(
-        answer, metadata.get("kind"), int(num) if num is not None else None, tuple(str(o) for o in options)
-    )
+    if len(options) > 26:
+        raise ValueError(f"a multiple-choice problem needs 1 to 26 options, got {len(options)}")
+    for i, o in enumerate(options):
+        if isinstance(o, bool) or not isinstance(o, (str, int, float)):
+            raise ValueError(f"metadata options[{i}] must be text, got {type(o).__name__}")
+    num = _metadata_int(metadata, "num_options", 1, 26)
+    return _parse_gold_cached(answer, kind, num, tuple(str(o) for o in options))
 
 
 def _norm_free(text: str) -> str:
@@ -136,10 +200,12 @@ def _norm_free(text: str) -> str:
 
 def _tolerance(metadata: Mapping[str, Any], key: str, default: float) -> float:
     value = metadata.get(key, default)
+    if isinstance(value, bool):
+        raise ValueError(f"metadata {key}={value!r} is not a number")
     try:
         value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"metadata {key}={value!r} is not a number") from None
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"metadata {key}={_show(value)} is not a finite number") from None
     if not (0.0 <= value < math.inf):
         raise ValueError(f"metadata {key}={value!r} must be a finite number >= 0")
     return value
@@ -177,9 +243,11 @@ class StemVerifier:
             gold = parse_gold(answer, metadata)
             rel_tol = _tolerance(metadata, "rel_tol", self.rel_tol)
             abs_tol = _tolerance(metadata, "abs_tol", self.abs_tol)
+            require_units = _metadata_flag(metadata, "require_units", self.require_units)
         except (ValueError, TypeError) as e:
-            return Verdict.wrong(Reason.INVALID_ANSWER, why=str(e))
-        require_units = bool(metadata.get("require_units", self.require_units))
+            return Verdict.wrong(Reason.INVALID_ANSWER, why=str(e)[:300])
+        except Exception as e:  # noqa: BLE001 - hostile ground truth costs one reward, never the caller
+            return Verdict.wrong(Reason.INVALID_ANSWER, why=f"unusable gold answer or metadata: {type(e).__name__}")
         try:
             found = final_answer(response)
             if found.text is None:
