@@ -2,7 +2,10 @@
 
 * :mod:`.extract`: reading the answer out of a response;
 * :mod:`.datasets`: task specs, the process-wide dataset cache, JSON-safe entries;
-* :mod:`.guards`: what the scorers must not see, and fixes for scorers that are wrong;
+* :mod:`.guards`: what the scorers must not see (from the answer and from the ground
+  truth, with the audit of reasoning-gym's eval-like calls), and fixes for scorers that are wrong;
+* :mod:`.safety`: the guarded ``eval``/``exec``/sympy parsers installed in every
+  reasoning-gym module, and the scrubbing of host paths from error text;
 * :mod:`.verifier`: :class:`ReasoningGymVerifier`;
 * :mod:`.references`: full-marks answers, including for tasks with no gold answer;
 * :mod:`.env`: :class:`ReasoningGymEnv` and :func:`make_reasoning_gym_task`.

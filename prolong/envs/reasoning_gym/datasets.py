@@ -9,16 +9,24 @@ reused by every env instance, reset and verifier call that asks for the same
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import difflib
+import enum
+import functools
 import io
 import json
 import math
+import re
 import threading
+import types
+import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from prolong.envs.reasoning_gym import safety
 
 __all__ = [
     "TaskSpec",
@@ -27,6 +35,7 @@ __all__ = [
     "get_dataset",
     "get_scorer_dataset",
     "config_key",
+    "check_config",
     "json_safe",
     "generate_entry",
     "DEFAULT_SIZE",
@@ -47,6 +56,7 @@ UNBUILDABLE = {"composite": "it mixes other datasets; give those datasets (with 
 def _rg() -> Any:
     import reasoning_gym  # deferred: importing reasoning-gym takes ~2 s
 
+    safety.install()  # guard eval/exec/sympy parsers in every reasoning-gym module (cheap when done)
     return reasoning_gym
 
 
@@ -283,10 +293,245 @@ def parse_tasks(tasks: Any = None, *, size: int | None = None, level: int | None
     return specs
 
 
+# --------------------------------------------------------------------------- untrusted configs
+
+MAX_CONFIG_KEYS = 64
+MAX_CONFIG_LIST = 64
+MAX_CONFIG_TEXT = 64
+MAX_SEED = 2**32 - 1
+MAX_SIZE = 1_000_000
+_FILE_KEY = re.compile(
+    r"(?i)(?:^|_)(?:files?|filename|filepath|paths?|dirs?|dirname|directory|folder|urls?|uri|root|location)$"
+)
+_SAFE_TEXT = re.compile(r"[A-Za-z0-9 _\-+*=,]*")
+
+
+def _scalar_kind(t: Any) -> str | None:
+    if t is bool:
+        return "bool"
+    if t is int:
+        return "int"
+    if t is float:
+        return "float"
+    if t is str or (isinstance(t, type) and issubclass(t, str)):
+        return "str"
+    if typing.get_origin(t) is typing.Literal:
+        kinds = {_scalar_kind(type(a)) for a in typing.get_args(t)}
+        return kinds.pop() if len(kinds) == 1 else None
+    return None
+
+
+def _value_kind(v: Any) -> str | None:
+    return _scalar_kind(type(v)) if not isinstance(v, enum.Enum) or isinstance(v, str) else None
+
+
+def _annotation_kinds(t: Any) -> set[tuple[str, str | None]]:
+    """Kinds a field annotation admits: ("int", None), ("list", "str"), ("list", None) = any scalars."""
+    origin = typing.get_origin(t)
+    if origin is typing.Union or origin is types.UnionType:
+        out: set[tuple[str, str | None]] = set()
+        for a in typing.get_args(t):
+            if a is not type(None):
+                out |= _annotation_kinds(a)
+        return out
+    scalar = _scalar_kind(t)
+    if scalar is not None:
+        return {(scalar, None)}
+    if t in (list, tuple) or origin in (list, tuple, Sequence, collections.abc.Sequence):
+        args = [a for a in typing.get_args(t) if a is not Ellipsis]
+        inner = {_scalar_kind(a) for a in args}
+        if len(inner) == 1 and None not in inner:
+            return {("list", inner.pop())}
+        return {("list", None)} if not args else set()
+    return set()
+
+
+@functools.lru_cache(maxsize=None)
+def _config_fields(name: str) -> dict[str, tuple[Any, frozenset[tuple[str, str | None]], float]]:
+    """For each config field of ``name``: its default, the kinds of value it takes, its numeric bound."""
+    _, config_cls = _registry()[name]
+    try:
+        hints = typing.get_type_hints(config_cls)
+    except Exception:  # noqa: BLE001 - an annotation that does not resolve: use the defaults alone
+        hints = {}
+    curriculum = _curriculum_magnitudes(name)
+    out = {}
+    for f in dataclasses.fields(config_cls):
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            default = None
+        kinds = set(_annotation_kinds(hints.get(f.name, f.type)))
+        dk = _value_kind(default)
+        if dk is not None:
+            kinds.add((dk, None))
+        elif isinstance(default, (list, tuple)) and default:
+            inner = {_value_kind(x) for x in default}
+            if len(inner) == 1 and None not in inner:
+                kinds.add(("list", inner.pop()))
+        numbers = [abs(x) for x in (default if isinstance(default, (list, tuple)) else [default])
+                   if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)]  # fmt: skip
+        bound = max([1_000.0, 100.0 * max(numbers, default=0), 10.0 * curriculum.get(f.name, 0)])
+        out[f.name] = (default, frozenset(kinds), bound)
+    return out
+
+
+def _curriculum_magnitudes(name: str) -> dict[str, float]:
+    from reasoning_gym.coaching.attributes import RangeAttributeDefinition, ScalarAttributeDefinition
+    from reasoning_gym.factory import create_curriculum, has_curriculum
+
+    if not has_curriculum(name):
+        return {}
+    try:
+        cur = create_curriculum(name)
+    except Exception:  # noqa: BLE001 - no curriculum to learn bounds from
+        return {}
+    out: dict[str, float] = {}
+
+    def magnitude(x: Any) -> float:
+        if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x):
+            return abs(float(x))
+        if isinstance(x, (list, tuple)):
+            return max((magnitude(y) for y in x), default=0.0)
+        return 0.0
+
+    for attr in cur.attributes.values():
+        if isinstance(attr, RangeAttributeDefinition):
+            fields = [attr.lower_field_name, attr.upper_field_name]
+        elif isinstance(attr, ScalarAttributeDefinition):
+            fields = [attr.field_name]
+        else:  # pragma: no cover - reasoning-gym has only these two kinds
+            fields = []
+        m = magnitude(list(attr.levels))
+        for f in fields:
+            out[f] = max(out.get(f, 0.0), m)
+    return out
+
+
+def _check_text(name: str, key: str, v: str, allowed: Sequence[Any]) -> None:
+    if any(v == a for a in allowed):
+        return  # one of the field's own default values
+    if len(v) > MAX_CONFIG_TEXT:
+        raise ValueError(f"task {name!r}: config field {key!r}: text longer than {MAX_CONFIG_TEXT} characters")
+    if "/" in v or "\\" in v or v.startswith(("~", ".")):
+        raise ValueError(f"task {name!r}: config field {key!r}: a value that looks like a path is not allowed")
+    if not _SAFE_TEXT.fullmatch(v) or "__" in v:
+        raise ValueError(
+            f"task {name!r}: config field {key!r}: text may hold only letters, digits, spaces and _ - + * = , "
+            "(no double underscore)"
+        )
+
+
+def _check_number(name: str, key: str, v: Any, kind: str, bound: float) -> None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or (kind == "int" and not isinstance(v, int)):
+        what = "an integer" if kind == "int" else "a number"
+        raise ValueError(f"task {name!r}: config field {key!r}: expected {what}")
+    if not math.isfinite(v) or abs(v) > bound:
+        raise ValueError(f"task {name!r}: config field {key!r}: the value must be between -{bound:g} and {bound:g}")
+
+
+def _check_scalar(name: str, key: str, v: Any, kind: str, bound: float, allowed: Sequence[Any]) -> None:
+    if kind == "bool":
+        if not isinstance(v, bool):
+            raise ValueError(f"task {name!r}: config field {key!r}: expected true or false")
+    elif kind in ("int", "float"):
+        _check_number(name, key, v, kind, bound)
+    elif kind == "str":
+        if not isinstance(v, str):
+            raise ValueError(f"task {name!r}: config field {key!r}: expected text")
+        _check_text(name, key, v, allowed)
+
+
+def _kind_name(kind: tuple[str, str | None]) -> str:
+    if kind[0] == "list":
+        return f"a list of {kind[1] or 'scalar'} values"
+    return {"bool": "true/false", "int": "an integer", "float": "a number", "str": "text"}[kind[0]]
+
+
+def check_config(name: str, config: Any) -> dict[str, Any]:
+    """A config that arrived inside a problem or a data row, checked before any dataset sees it.
+
+    Allowed: a mapping of at most 64 of the task's own config fields (``seed`` and ``size``
+    too, bounded, and dropped: scoring does not use them), each set to a JSON scalar or a
+    short list of scalars of the field's type, numbers within a per-field bound (100x the
+    default, 10x the curriculum's highest level, at least 1000), text of at most 64
+    letters, digits, spaces and ``_-+*=,`` (or one of the field's default values). Keys
+    naming a file, path, folder or URL accept only their default value. Then the task's
+    own ``validate()``. Raises ValueError naming the field and what is wrong (and nothing
+    about the host: no paths, no file checks). Returns the config to build with.
+    """
+    name = _check_name(name)
+    if config is None:
+        return {}
+    if not isinstance(config, Mapping):
+        raise ValueError(
+            f"task {name!r}: a config must be a mapping of field names to values, got {type(config).__name__}"
+        )
+    if len(config) > MAX_CONFIG_KEYS:
+        raise ValueError(f"task {name!r}: a config may set at most {MAX_CONFIG_KEYS} fields, got {len(config)}")
+    fields = _config_fields(name)
+    out: dict[str, Any] = {}
+    for key, v in config.items():
+        if not isinstance(key, str) or key not in fields:
+            known = ", ".join(sorted(set(fields) - {"seed", "size"}))
+            raise ValueError(f"task {name!r}: unknown config field {str(key)[:40]!r}; the config fields are: {known}")
+        default, kinds, bound = fields[key]
+        if key == "seed":
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_SEED):
+                raise ValueError(f"task {name!r}: config field 'seed': expected an integer from 0 to {MAX_SEED}")
+            continue
+        if key == "size":
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_SIZE:
+                raise ValueError(f"task {name!r}: config field 'size': expected an integer from 1 to {MAX_SIZE}")
+            continue
+        if _FILE_KEY.search(key) and v != default:
+            raise ValueError(
+                f"task {name!r}: config field {key!r} names a file; files cannot be set in a problem's config"
+            )
+        if v is None and default is None:
+            out[key] = v
+            continue
+        allowed = list(default) if isinstance(default, (list, tuple)) else [default]
+        errors: list[tuple[bool, str]] = []  # (for a list kind?, message)
+        for kind in sorted(kinds, key=lambda k: (k[0] != "list", str(k))):
+            try:
+                if kind[0] == "list":
+                    if not isinstance(v, (list, tuple)):
+                        raise ValueError(f"task {name!r}: config field {key!r}: expected {_kind_name(kind)}")
+                    if len(v) > max(MAX_CONFIG_LIST, 2 * len(allowed)):
+                        raise ValueError(f"task {name!r}: config field {key!r}: a list of more than "
+                                         f"{max(MAX_CONFIG_LIST, 2 * len(allowed))} items")  # fmt: skip
+                    for x in v:
+                        k = kind[1] or _value_kind(x)
+                        if k is None or isinstance(x, (list, tuple, Mapping)):
+                            raise ValueError(f"task {name!r}: config field {key!r}: expected {_kind_name(kind)}")
+                        _check_scalar(name, key, x, k, bound, allowed)
+                    out[key] = list(v)
+                else:
+                    _check_scalar(name, key, v, kind[0], bound, allowed)
+                    out[key] = v
+                break
+            except ValueError as e:
+                errors.append((kind[0] == "list", str(e)))
+        else:
+            if not kinds:
+                raise ValueError(f"task {name!r}: config field {key!r} cannot be set in a problem's config")
+            is_list = isinstance(v, (list, tuple))
+            raise ValueError(next((m for lst, m in errors if lst == is_list), errors[0][1]))
+    try:
+        _validated_config(name, out)
+    except ValueError as e:
+        raise ValueError(safety.scrub(str(e))) from None
+    return out
+
+
 # --------------------------------------------------------------------------- the cache
 
 _DATASETS: dict[tuple[str, str, int, int], Any] = {}
-_SCORERS: dict[tuple[str, str], Any] = {}
+_SCORERS: collections.OrderedDict[tuple[str, str], Any] = collections.OrderedDict()
+MAX_SCORERS = 256  # configs arrive with problems: a client sending many must not fill the memory
 _LOCK = threading.RLock()
 
 
@@ -303,10 +548,20 @@ def get_dataset(name: str, config: Mapping[str, Any], seed: int, size: int) -> A
                 with contextlib.redirect_stdout(io.StringIO()):
                     ds = _rg().create_dataset(name, seed=int(seed), size=int(size), **dict(config))
             except Exception as e:
-                raise RuntimeError(f"reasoning-gym task {name!r} (config {dict(config)!r}) failed to build: {e}") from e
+                raise RuntimeError(
+                    f"reasoning-gym task {name!r} (config {dict(config)!r}) failed to build: {safety.scrub(str(e))}"
+                ) from e
+            safety.install()  # modules the constructor imported (gsm_symbolic's generators use eval)
             _DATASETS[key] = ds
-            _SCORERS.setdefault((name, key[1]), ds)
+            _remember_scorer((name, key[1]), ds)
     return ds
+
+
+def _remember_scorer(key: tuple[str, str], ds: Any) -> None:
+    if key not in _SCORERS:
+        _SCORERS[key] = ds
+        while len(_SCORERS) > MAX_SCORERS:
+            _SCORERS.popitem(last=False)
 
 
 def get_scorer_dataset(name: str, config: Mapping[str, Any] | None = None) -> Any:
@@ -314,7 +569,8 @@ def get_scorer_dataset(name: str, config: Mapping[str, Any] | None = None) -> An
 
     Scoring needs the config (a few scorers read tolerances or board formats from it)
     but not the seed or size, so any cached dataset of that ``(name, config)`` serves;
-    otherwise a small one is built (size 1 where the dataset allows it).
+    otherwise a small one is built (size 1 where the dataset allows it). ``config``
+    arrives with the problem, so it is untrusted: :func:`check_config` first (ValueError).
     """
     config = dict(config or {})
     key = (name, config_key(config))
@@ -324,18 +580,22 @@ def get_scorer_dataset(name: str, config: Mapping[str, Any] | None = None) -> An
     with _LOCK:
         ds = _SCORERS.get(key)
         if ds is None:
-            _check_name(name)
+            config = check_config(name, config)
             size = 10 if name == "acre" else 1  # acre splits its size 6:2:2 and needs each part non-empty
             try:
                 with contextlib.redirect_stdout(io.StringIO()):
                     ds = _rg().create_dataset(name, seed=0, size=size, **config)
             except Exception as e:
-                raise RuntimeError(f"reasoning-gym task {name!r} (config {config!r}) failed to build: {e}") from e
-            _SCORERS[key] = ds
+                raise RuntimeError(
+                    f"reasoning-gym task {name!r} (config {config!r}) failed to build: {safety.scrub(str(e))}"
+                ) from e
+            safety.install()  # modules the constructor imported
+            _remember_scorer(key, ds)
     return ds
 
 
 def generate_entry(dataset: Any, index: int) -> dict[str, Any]:
     """``dataset[index]`` with reasoning-gym's stray prints (the bf compiler's) silenced."""
+    safety.install()  # cheap unless a module was imported since the last call
     with contextlib.redirect_stdout(io.StringIO()):
         return dataset[index]

@@ -155,6 +155,7 @@ def reference_answer(
     The gold answer when the entry has one; for the tasks without (``NO_GOLD_TASKS``)
     a constructed answer that the task's scorer accepts, or None if none was found.
     """
+    from prolong.envs.reasoning_gym.guards import gold_problem
     from prolong.envs.reasoning_gym.verifier import ReasoningGymVerifier, entry_task
 
     gold = entry.get("answer")
@@ -162,7 +163,7 @@ def reference_answer(
         return str(gold)
     task = task or entry_task(entry)
     build = _BUILDERS.get(task)
-    if build is None:
+    if build is None or gold_problem(task, entry) is not None:  # no search over a hostile entry
         return None
     verifier = ReasoningGymVerifier(strict=True)
     try:

@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from prolong.core import Problem, Reason, Verdict
-from prolong.envs.reasoning_gym.datasets import _check_name, get_scorer_dataset, json_safe
+from prolong.envs.reasoning_gym import safety
+from prolong.envs.reasoning_gym.datasets import _check_name, check_config, get_scorer_dataset, json_safe
 from prolong.envs.reasoning_gym.extract import extract_answer
-from prolong.envs.reasoning_gym.guards import answer_limit, fix_entry, fix_score, guard
+from prolong.envs.reasoning_gym.guards import answer_limit, fix_entry, fix_score, gold_problem, guard
 
 __all__ = ["ReasoningGymVerifier", "entry_task", "normalize_answer", "task_score"]
 
@@ -22,10 +23,16 @@ def normalize_answer(text: str) -> str:
     return "\n".join(" ".join(line.split()) for line in text.strip().splitlines())
 
 
+class _Undecodable(ValueError):
+    """Ground-truth JSON text that cannot be decoded safely (nested too deeply)."""
+
+
 def _as_entry(answer: Any) -> dict[str, Any]:
     if isinstance(answer, str):  # a ground-truth column stored as JSON text
         try:
             answer = json.loads(answer)
+        except RecursionError:
+            raise _Undecodable("the ground truth's JSON text is nested too deeply") from None
         except json.JSONDecodeError:
             raise ValueError(
                 "a reasoning-gym answer must be the dataset entry {'question', 'answer', 'metadata'} "
@@ -57,6 +64,9 @@ def task_score(task: str, answer: str, entry: Mapping[str, Any], config: Mapping
     """The task's own score of ``answer`` (with the fixes of :mod:`.guards`; no guards, no strictness).
 
     Raises whatever the scorer raises. ``entry`` is copied first: scorers may change it.
+    The entry is not checked (:func:`~.guards.gold_problem`), but ``eval`` and sympy's
+    parsers inside reasoning-gym are still the guarded ones, and ``config`` must pass
+    :func:`~.datasets.check_config`.
     """
     private = json_safe(entry)
     if not isinstance(private.get("metadata"), dict):
@@ -70,6 +80,31 @@ def _score_private(task: str, answer: str, private: dict[str, Any], config: Mapp
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return float(fix_score(task, answer, private, lambda: dataset.score_answer(answer, private)))
+
+
+def _from_answer(text: str, answer: str) -> bool:
+    t = text.strip()
+    return bool(t) and t in answer
+
+
+def _invalid_ground_truth(
+    task: str,
+    entry: Mapping[str, Any],
+    config: Any,
+    extracted: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> Verdict | None:
+    """An ``invalid ground truth`` verdict when the entry or the problem's config cannot be scored safely."""
+    details = dict(details or {"task": task})
+    why = gold_problem(task, entry)
+    if why is not None:
+        return Verdict.wrong(Reason.INVALID_ANSWER, extracted, invalid_ground_truth=safety.scrub(why), **details)
+    if config is not None:
+        try:
+            check_config(task, config)
+        except ValueError as e:
+            return Verdict.wrong(Reason.INVALID_ANSWER, extracted, invalid_config=safety.scrub(str(e)), **details)
+    return None
 
 
 class ReasoningGymVerifier:
@@ -96,6 +131,18 @@ class ReasoningGymVerifier:
         max_answer_chars: a fixed bound on the extracted answer's length instead of the
             per-task default.
 
+    Ground truth is untrusted too: an entry whose fields would reach ``eval``, sympy's
+    parser or an unbounded loop of its scorer, or whose size or nesting is out of bounds
+    (:func:`~prolong.envs.reasoning_gym.guards.gold_problem`), and a
+    ``problem.metadata["config"]`` that fails
+    :func:`~prolong.envs.reasoning_gym.datasets.check_config` or does not build, give
+    ``Reason.INVALID_ANSWER`` ("invalid ground truth") with ``details["invalid_ground_truth"]``
+    or ``details["invalid_config"]`` naming the field and what is wrong. Inside
+    reasoning-gym, ``eval``/``exec`` and sympy's parsers are guarded for every field
+    (:mod:`~prolong.envs.reasoning_gym.safety`); a refusal there is reported the same way
+    (or as a rejected answer when the refused text is the answer's). Error text in
+    verdicts has host paths replaced by ``<path>``.
+
     Time: guards and length bounds keep every scorer we know of fast on hostile input,
     but a single call has no deadline of its own; ``prolong.verify_batch`` runs calls in
     worker processes with a killable per-call deadline.
@@ -111,15 +158,24 @@ class ReasoningGymVerifier:
         return f"ReasoningGymVerifier(strict={self.strict})"
 
     def __call__(self, response: str, answer: Any, problem: Problem | None = None) -> Verdict:
-        entry = _as_entry(answer)
-        task = entry_task(entry, problem)
+        try:
+            entry = _as_entry(answer)
+        except _Undecodable as e:
+            return Verdict.wrong(Reason.INVALID_ANSWER, invalid_ground_truth=str(e))
+        task = _check_name(entry_task(entry, problem))
         config = None
         if problem is not None and problem.metadata.get("task") == task:
             config = problem.metadata.get("config")
+        invalid = _invalid_ground_truth(task, entry, config)
+        if invalid is not None:
+            return invalid
         extracted, how = extract_answer(response) if isinstance(response, str) else (None, None)
         if extracted is None:
             return Verdict.wrong(Reason.NO_ANSWER, task=task)
-        return self.score_answer(extracted, entry, task=task, config=config, extracted_by=how)
+        details: dict[str, Any] = {"task": task}
+        if how:
+            details["extracted_by"] = how
+        return self._score(extracted, entry, task, config, details)
 
     def score_answer(
         self,
@@ -135,11 +191,27 @@ class ReasoningGymVerifier:
         details: dict[str, Any] = {"task": task}
         if extracted_by:
             details["extracted_by"] = extracted_by
+        invalid = _invalid_ground_truth(task, entry, config, extracted, details)
+        if invalid is not None:
+            return invalid
+        return self._score(extracted, entry, task, config, details)
+
+    def _score(
+        self, extracted: str, entry: Mapping[str, Any], task: str, config: Any, details: dict[str, Any]
+    ) -> Verdict:
+        # the entry and the config passed _invalid_ground_truth
+        if config is not None:
+            config = check_config(task, config)  # normalised: seed and size dropped, tuples as lists
         private = json_safe(entry)  # scorers may mutate the entry (knight_swap does)
         if not isinstance(private.get("metadata"), dict):
             private["metadata"] = {}
         if isinstance(private.get("answer"), (int, float)) and not isinstance(private["answer"], bool):
             private["answer"] = str(private["answer"])  # a data file that stored "answer": 42
+        try:
+            get_scorer_dataset(task, config)  # built once per (task, config); a config it cannot build is bad data
+        except Exception as e:  # noqa: BLE001 - reasoning-gym raises anything from a constructor
+            msg = safety.scrub(f"{type(e).__name__}: {e}")[:500]
+            return Verdict.wrong(Reason.INVALID_ANSWER, extracted, invalid_config=msg, **details)
         limit = self.max_answer_chars or answer_limit(task, private)
         if len(extracted) > limit:
             return Verdict.wrong(Reason.TOO_LONG, None, chars=len(extracted), limit=limit, **details)
@@ -149,10 +221,20 @@ class ReasoningGymVerifier:
         why = guard(task, extracted, private)
         if why is not None:
             return Verdict.wrong(Reason.WRONG, extracted, rejected=why, **details)
-        try:
-            score = _score_private(task, extracted, private, config)
-        except Exception as e:  # noqa: BLE001 - a scorer choking on an answer is that answer's problem
-            msg = f"{type(e).__name__}: {e}"
+        with safety.watch() as refused:
+            try:
+                score = _score_private(task, extracted, private, config)
+            except Exception as e:  # noqa: BLE001 - a scorer choking on an answer is that answer's problem
+                score = None
+                msg = safety.scrub(f"{type(e).__name__}: {e}")
+        if refused:
+            # something reached eval/exec/sympy's parser and was refused (scorers swallow the error)
+            kind, text, why = refused[0]
+            if not _from_answer(text, extracted):
+                why = safety.scrub(f"{kind} refused a field: {why}")
+                return Verdict.wrong(Reason.INVALID_ANSWER, extracted, invalid_ground_truth=why, **details)
+            return Verdict.wrong(Reason.WRONG, extracted, rejected=why, **details)
+        if score is None:
             return Verdict.wrong(Reason.UNPARSEABLE, extracted, scorer_error=msg[:500], **details)
         if not math.isfinite(score):
             score = 0.0
