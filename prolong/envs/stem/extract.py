@@ -6,7 +6,8 @@ The final answer is whichever comes last in the response (after a closing
 * the last ``\\boxed{...}`` (or ``\\fbox{...}``), braces balanced; a last ``\\boxed{``
   whose brace never closes is no answer at all (a truncated response), or
 * the last "answer line": ``Answer: X``, ``The answer is (X)``, ``Final answer: X``,
-  ``The correct option is X``, ``**Answer:** X`` (the rest of that line).
+  ``The correct option is X``, ``**Answer:** X`` (the rest of that line, or of the
+  first non-blank line within three lines after a label that ends its line).
 
 Nothing else is read: no "last number in the text" fallback, which rewards guessing.
 
@@ -41,7 +42,7 @@ _ANSWER_LINE = re.compile(
     r"(?i)\b(?:final\s+answer|answer|correct\s+(?:answer|option|choice)|best\s+(?:answer|option|choice))\b"
     r"[ \t*_]{0,8}(?:\([^()\n]{0,30}\)[ \t*_]{0,8})?"
     r"(?:is\b|:|=|should\s+be\b|would\s+be\b|will\s+be\b)"
-    r"[ \t*_:]{0,8}(?:\n[ \t*_]{0,8})?(?P<content>[^\n]{1,300})"
+    r"[ \t*_:]{0,8}(?:[ \t]{0,8}\n[ \t*_>]{0,8}){0,3}(?P<content>[^\n]{1,300})"
 )
 
 
@@ -183,6 +184,22 @@ _FILLER = {
 _CONNECTORS = {"or", "and", "/", ",", ";", "&", "+", "option", "options", "choice", "choices", "both", "either"}
 _LABEL_PUNCT = {")", ".", ":", "]", "-"}
 _AFTER_LETTER_WORDS = {"is", "because", "since", "as", "which", "for", "with", "option", "choice", "here"}
+# Words that start an explanation after the chosen letter ("B, because A ignores
+# friction and D doubles it"): letters named after them are reasons, not answers.
+_DISMISSING_VERBS = {
+    "ignores", "neglects", "assumes", "uses", "doubles", "forgets", "overestimates", "underestimates", "confuses",
+    "omits", "drops", "fails", "violates", "halves", "reverses", "misses", "would", "only",
+}  # fmt: skip
+_NEGATIVE = {"wrong", "incorrect", "false", "not", "invalid", "tempting", "too", "a", "the", "only", "off", "out"}
+_EXPLANATION_WORDS = {
+    "with", "because", "since", "as", "while", "whereas", "unlike", "not", "rather", "instead", "than", "which", "who",
+    "given", "due", "so", "but", "where", "hence", "thus", "therefore", "whereby", "although", "though",
+    "however", "except", "ignoring", "ignores", "neglects", "is", "are", "was", "were", "gives", "matches",
+}  # fmt: skip
+# ... unless the explanation takes the answer back: "A. Actually, no, it's C" is a hedge.
+_REVISION_WORDS = {"actually", "wait", "correction", "oops", "scratch", "hmm", "mean", "reconsider", "thought"}
+_CHOICE_BEFORE = {"is", "s", "it", "with", "choose", "pick", "select", "be", "option", "choice", "to", "(", "["}
+_CHOICE_AFTER = {"correct", "right", "instead", "the", "then"}
 
 
 @dataclass(frozen=True)
@@ -200,6 +217,7 @@ def _clean(text: str) -> str:
     s = _LETTER_WRAPPERS.sub(" ", s)
     s = re.sub(r"\\[,;:! ]|\\quad|\\qquad|~", " ", s)
     s = s.translate(str.maketrans({c: " " for c in "${}*_`\"'“”"}))
+    s = re.sub(r"[\u2010-\u2015\u2212]", " - ", s)  # en/em dashes and the minus sign: "B — 4.2 J"
     return " ".join(s.split())
 
 
@@ -247,8 +265,10 @@ def read_letter(text: str, options: Sequence[str] | None = None) -> LetterReadin
             labelled = nxt in _LABEL_PUNCT or opened
             if nxt is not None and _names_another_letter(rest[j + 1 :]):
                 return LetterReading(None, True, (letter.upper(),))
-            if labelled or (letter.isupper() and (nxt is None or nxt == "," or nxt.lower() in _AFTER_LETTER_WORDS)):
-                others = _labelled_letters(rest[j + 1 :]) - {letter.upper()}
+            if labelled or (letter.isupper() and (nxt is None or nxt in ",;([" or nxt.lower() in _AFTER_LETTER_WORDS | {"and", "or"})):
+                tail = rest[j + 1 :]
+                others = _labelled_letters(tail, _explanation_start(tail)) - {letter.upper()}
+                others |= _revised_letters(rest[j + 1 :]) - {letter.upper()}
                 if others:  # "(A) 5 N or (C) 7 N"
                     return LetterReading(None, True, (letter.upper(), *sorted(others)))
                 return LetterReading(letter.upper(), False, (letter.upper(),))
@@ -261,15 +281,16 @@ def read_letter(text: str, options: Sequence[str] | None = None) -> LetterReadin
     return LetterReading(None)
 
 
-def _labelled_letters(tokens: list[str]) -> set[str]:
-    """Letters written as option labels further on: ``(C)``, ``C)``, ``or C``."""
+def _labelled_letters(tokens: list[str], stop: int | None = None) -> set[str]:
+    """Letters written as option labels further on (before ``stop``): ``(C)``, ``C)``, ``or C``."""
     found = set()
-    for k, t in enumerate(tokens):
+    for k, t in enumerate(tokens[:stop]):
         if len(t) != 1 or not t.isalpha():
             continue
         after = tokens[k + 1] if k + 1 < len(tokens) else None
         before = tokens[k - 1].lower() if k > 0 else None
-        if after in (")", "]") or (t.isupper() and before in ("or", "and")):
+        labelled = after in (")", "]") and before in (None, "(", "[", "or", "and", ",", "/", ";")  # not "4.2 J)"
+        if (labelled or (t.isupper() and before in ("or", "and"))) and not _dismissed(tokens, k):
             found.add(t.upper())
     return found
 
@@ -283,11 +304,69 @@ def _names_another_letter(tokens: list[str]) -> bool:
     k = 0
     if k < len(tokens) and tokens[k] in ")]":
         k += 1
-    if k >= len(tokens) or tokens[k].lower() not in {"or", "and", "/", ",", "&", "+", ";"}:
+    if k >= len(tokens) or tokens[k].lower() not in {"or", "and", "/", ",", "&", "+"}:
         return False
     k += 1
     while k < len(tokens) and (tokens[k] in "([" or tokens[k].lower() in {"option", "choice", "maybe", "possibly"}):
         k += 1
-    return k < len(tokens) and len(tokens[k]) == 1 and tokens[k].isalpha() and (
+    return k < len(tokens) and len(tokens[k]) == 1 and tokens[k].isalpha() and not _dismissed(tokens, k) and (
         tokens[k].isupper() or (k + 1 < len(tokens) and tokens[k + 1] in ")]") or k + 1 == len(tokens)
     )
+
+
+def _explanation_start(tokens: list[str]) -> int:
+    """Where an explanation starts in the tokens after a chosen letter (``len(tokens)``: none).
+
+    The cut is at a sentence mark (``.`` not inside a number, ``;``, ``:``, ``!``,
+    ``?``), a dash before a word, or an explanation word (``because``, ``since``,
+    ``not``, ...). The letter's own label mark (``B.``, ``(B)``, ``B:``, ``B -``) is
+    not a cut.
+    """
+    k = 0
+    while k < len(tokens) and k < 2 and tokens[k] in ")].:-,":
+        k += 1
+    for i in range(k, len(tokens)):
+        t = tokens[i]
+        prev = tokens[i - 1] if i > 0 else ""
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if t in ";:!?" or (t == "." and not (prev.isdigit() and nxt.isdigit())):
+            return i
+        if t == "-" and nxt[:1].isalpha() and len(nxt) > 1:
+            return i
+        if t.lower() in _EXPLANATION_WORDS:
+            return i
+        # a parenthesis that is not an option label or a hedge: "(A and B concern the first law)"
+        if t in "([" and not (
+            (len(nxt) == 1 and nxt.isalpha() and i + 2 < len(tokens) and tokens[i + 2] in ")]")
+            or nxt.lower() in ("or", "and", "either", "maybe", "possibly", "perhaps", "option", "choice")
+        ):
+            return i
+    return len(tokens)
+
+
+def _revised_letters(tokens: list[str]) -> set[str]:
+    """Letters an explanation switches to after a revision word: "Actually, no, it's C"."""
+    found: set[str] = set()
+    revising = False
+    for k, t in enumerate(tokens):
+        low = t.lower()
+        before = tokens[k - 1].lower() if k > 0 else ""
+        after = tokens[k + 1].lower() if k + 1 < len(tokens) else ""
+        after2 = tokens[k + 2].lower() if k + 2 < len(tokens) else ""
+        if low in _REVISION_WORDS or (low == "no" and after in (",", ".", "!") and before in (",", ".", "!", "")):
+            revising = True
+        elif revising and len(t) == 1 and t.isalpha() and (t.isupper() or after in (")", "]")):
+            # a choice, not a mention: "it's C", "(C)", "C is correct", not "A is tempting"
+            if before in _CHOICE_BEFORE or after in (")", "]", "", ".", "!") or (after == "is" and after2 in _CHOICE_AFTER):
+                found.add(t.upper())
+    return found
+
+
+def _dismissed(tokens: list[str], k: int) -> bool:
+    """True when the letter at ``k`` is named to be ruled out: "A ignores friction", "C is wrong"."""
+    after = tokens[k + 1].lower() if k + 1 < len(tokens) else ""
+    if after in (")", "]"):
+        k += 1
+        after = tokens[k + 1].lower() if k + 1 < len(tokens) else ""
+    after2 = tokens[k + 2].lower() if k + 2 < len(tokens) else ""
+    return after in _DISMISSING_VERBS or (after in ("is", "are", "was") and after2 in _NEGATIVE)

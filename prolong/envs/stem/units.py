@@ -627,6 +627,7 @@ def _number_value(m: re.Match[str]) -> float:
 
 def _read_unit(rest: str) -> tuple[Unit | None, str, str | None, str]:
     """(unit, unit text, unit error, remainder) for the text after a number."""
+    rest = re.sub(r"\\(?:[,;:! ]|q?quad(?![A-Za-z]))", " ", rest)  # LaTeX spaces: "\\ \\text{W}\\ (2.5 kW)"
     rest = rest.strip().rstrip(".,;!")
     if not rest:
         return None, "", None, ""
@@ -644,14 +645,95 @@ def _read_unit(rest: str) -> tuple[Unit | None, str, str | None, str]:
     return None, rest, first_error, rest
 
 
+_RESTATE_HEDGE = re.compile(r"(?i)(?:\bor\b|\band\b|\bto\b|\bvs\b|/)")
+_RESTATE_SOFT = re.compile(
+    r"(?i)\b(?:about|approx(?:imately)?|roughly|around|nearly|equivalently|exactly|i\.?\s*e|that\s+is|which\s+is|"
+    r"equal|equals|same|in\s+other\s+units|converted)\b|≈|~"
+)
+
+
+def _precision(m: re.Match[str]) -> tuple[float, int]:
+    """(half a unit in the last written digit, significant digits) of a number as written."""
+    mant = m.group("mant")
+    if mant is None:  # a bare power of ten: exact
+        return 0.0, 1
+    if m.group("den") is not None:  # a fraction: exact
+        return 0.0, 15
+    exp = _exponent(m, "p") + (int(m.group("e")) if m.group("e") is not None else 0)
+    decimals = len(mant.split(".", 1)[1]) if "." in mant else 0
+    digits = mant.replace(".", "").lstrip("0")
+    if "." not in mant:
+        digits = digits.rstrip("0")
+    return 0.5 * 10.0 ** (exp - decimals), max(1, len(digits))
+
+
+def _one_quantity(s: str, text: str) -> tuple[Quantity, float, int, str]:
+    """The first quantity in ``s``: (quantity, half-ulp, significant digits, the text after it)."""
+    m = _NUMBER.search(s)
+    if m is None:
+        raise QuantityError(f"no number in {text.strip()[:80]!r}")
+    prefix = s[: m.start()]
+    if _EXPRESSION_PREFIX.search(prefix):
+        raise QuantityError(f"an expression, not a number: {text.strip()[:80]!r}")
+    value = _number_value(m)
+    if _EXPRESSION_REST.search(s[m.end() :]):
+        raise QuantityError(f"an expression, not a number: {text.strip()[:80]!r}")
+    unit, unit_text, unit_error, remainder = _read_unit(s[m.end() :])
+    half_ulp, digits = _precision(m)
+    return Quantity(value, unit, unit_text, unit_error), half_ulp, digits, remainder
+
+
+def _consistent(a: tuple[Quantity, float, int], b: tuple[Quantity, float, int], exact: bool) -> bool:
+    """True when ``b`` restates ``a``: the same value in the same or another unit, or rounded."""
+    qa, ha, _ = a
+    qb, hb, _ = b
+    if qa.unit_error is not None or qb.unit_error is not None:
+        return False
+    ua, ub = qa.unit or qb.unit, qb.unit or qa.unit
+    if ua is not None and ub is not None and ua.dims != ub.dims:
+        return False
+    sa = ua.to_si(qa.value) if ua is not None else qa.value
+    sb = ub.to_si(qb.value) if ub is not None else qb.value
+    slack = 1e-9 * max(abs(sa), abs(sb))
+    if exact:
+        return abs(sa - sb) <= slack
+    ha *= ua.scale if ua is not None else 1.0
+    hb *= ub.scale if ub is not None else 1.0
+    return abs(sa - sb) <= max(ha, hb) * (1 + 1e-9) + slack
+
+
+def _split_relations(s: str) -> list[str]:
+    """``s`` split at relation signs outside brackets ("12 m/s (\\approx 43 km/h)" is one part)."""
+    depth, depths = 0, []
+    for c in s:
+        if c in "([{":
+            depth += 1
+        elif c in ")]}" and depth > 0:
+            depth -= 1
+        depths.append(depth)
+    parts, start = [], 0
+    for m in _RELATION.finditer(s):
+        if depths[m.start()] == 0:
+            parts.append(s[start : m.start()])
+            start = m.end()
+    parts.append(s[start:])
+    return parts
+
+
 def parse_quantity(text: str) -> Quantity:
     """One number with an optional unit, read from a final answer.
 
     Reads ``3.0e8 m/s``, ``3 \\times 10^{8}\\ \\mathrm{m\\,s^{-1}}``, ``300\\,000 km/s``,
     ``v = 2.5 J``, ``-273.15 \\degree C``, ``\\frac{1}{2} mol``, ``25\\%``. Text before the
     last relation sign (``=``, ``\\approx``) is dropped, as are words before the number
-    ("about 5 N"); an expression (``\\sqrt{2} m``, ``2\\pi``) or a second number
-    (``3 or 5 m/s``) raises :class:`QuantityError`.
+    ("about 5 N"); an expression (``\\sqrt{2} m``, ``2\\pi``) raises :class:`QuantityError`.
+
+    A value restated (``2.5 kW (2500 W)``, ``12 m/s, i.e. about 43 km/h``,
+    ``t = 2.449 s \\approx 2.4 s``) is one answer when every restatement agrees with
+    the first value within the rounding of the digits written (exactly, when joined by
+    "or"/"and"/"to": ``2.5 kW, or 2500 W``); the one written with the most significant
+    digits is returned (the first of equals). Values that disagree (``3 m/s or 5 m/s``,
+    ``2.5 kW (250 W)``) raise :class:`QuantityError` with ``ambiguous``.
     """
     if not isinstance(text, str):
         raise QuantityError(f"an answer must be a str, got {type(text).__name__}")
@@ -663,18 +745,45 @@ def parse_quantity(text: str) -> Quantity:
     s = _strip_wrappers(s)
     s = _SUPER_RUN.sub(lambda m: "^(" + m.group(0).translate(_SUPERSCRIPTS) + ")", s)
     s = unicodedata.normalize("NFKC", s)  # full-width digits and letters, ℃, the ohm sign
-    parts = _RELATION.split(s)
-    s = parts[-1].strip()
-    m = _NUMBER.search(s)
-    if m is None:
-        raise QuantityError(f"no number in {text.strip()[:80]!r}")
-    prefix = s[: m.start()]
-    if _EXPRESSION_PREFIX.search(prefix):
-        raise QuantityError(f"an expression, not a number: {text.strip()[:80]!r}")
-    value = _number_value(m)
-    if _EXPRESSION_REST.search(s[m.end() :]):
-        raise QuantityError(f"an expression, not a number: {text.strip()[:80]!r}")
-    unit, unit_text, unit_error, remainder = _read_unit(s[m.end() :])
+    parts = _split_relations(s)
+    q, half_ulp, digits, remainder = _one_quantity(parts[-1].strip(), text)
+    found = [(q, half_ulp, digits)]
+    for _ in range(4):  # restatements: "2.5 kW (2500 W)", "12 m/s, i.e. about 43 km/h"
+        m = _NUMBER.search(remainder)
+        if m is None:
+            break
+        joiner = remainder[: m.start()]
+        bracketed = remainder.strip()[:1] in "(["
+        rest = remainder.strip()
+        if rest[:1] in "([":
+            rest = rest[1:]
+        try:
+            q2, h2, d2, remainder = _one_quantity(rest.rstrip(")].,;! "), text)
+        except QuantityError:
+            raise QuantityError(f"more than one number in {text.strip()[:80]!r}", ambiguous=True) from None
+        exact = bool(_RESTATE_HEDGE.search(joiner)) and not _RESTATE_SOFT.search(joiner)
+        other_kind = q2.unit_error is not None or (
+            q2.unit is not None and found[0][0].unit is not None and q2.unit.dims != found[0][0].unit.dims
+        )
+        aside = bracketed or bool(_RESTATE_SOFT.search(joiner))
+        if other_kind and aside and not exact and found[0][0].unit is not None:
+            continue  # an aside in a unit of another kind or one not known: "9.8 m/s^2 (about 1 g)"
+        if not _consistent(found[0], (q2, h2, d2), exact):
+            raise QuantityError(f"more than one number in {text.strip()[:80]!r}", ambiguous=True)
+        found.append((q2, h2, d2))
     if _NUMBER.search(remainder):
         raise QuantityError(f"more than one number in {text.strip()[:80]!r}", ambiguous=True)
-    return Quantity(value, unit, unit_text, unit_error)
+    if len(parts) > 1:  # "t = 2.449 s \\approx 2.4 s": a plain value before the last relation restates it
+        try:
+            before = _one_quantity(parts[-2].strip(), text)
+        except QuantityError:
+            before = None
+        if (
+            before is not None
+            and not before[3].strip()
+            and not _NUMBER.search(parts[-2][: _NUMBER.search(parts[-2]).start()])
+            and _consistent(found[0], before[:3], False)
+        ):
+            found.insert(0, before[:3])
+    best = max(found, key=lambda f: f[2])  # the first of the most precise
+    return best[0]
