@@ -1,7 +1,7 @@
 """The sandboxed worker: runs inside bubblewrap and forks one limited child per execution.
 
-This file is run as a script (``python -I -S runner.py CTRL_FD``) and imports only the
-standard library. It never sees expected outputs, and it never reads a program, its
+This file is run as a script (``python -I -S runner.py CTRL_FD [HOST_PID]``) and imports
+only the standard library. It never sees expected outputs, and it never reads a program, its
 input or its output itself: those travel as file descriptors that only the forked child
 reads (program and input: sealed memfds; stdout, stderr and the call result: pipes whose
 read ends the host holds). So a hostile program cannot find another program's source or
@@ -18,6 +18,11 @@ Protocol over the inherited AF_UNIX SOCK_SEQPACKET socket ``CTRL_FD``:
 * host -> worker while it runs: ``kill <id>``: stop that execution now.
 * worker -> host: ``{"id", "exit", "signal", "timed_out", "killed", "wall", "cpu",
   "maxrss_kb", "clean"}`` once the child and everything it started are dead.
+
+The worker dies with its host: it asks for SIGKILL when its parent dies (bwrap, itself
+started with ``--die-with-parent``; or, without a pid namespace, the host, whose pid is
+``HOST_PID``: if the parent is already another process, the worker exits at once), and it
+exits when the control socket closes, killing whatever the program left behind.
 
 Exit codes of the child: 0 ok, 1 the program raised, 201 MemoryError, 202 the call's return
 value is not JSON data, 203 the call-based function was not found, 204 setup failed
@@ -37,6 +42,7 @@ import time
 EXIT_RAISED, EXIT_MEMORY, EXIT_NOT_JSON, EXIT_NO_FUNCTION, EXIT_SETUP = 1, 201, 202, 203, 204
 MAX_PROGRAM = 4 << 20
 
+PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 PR_SET_DUMPABLE = 4
@@ -66,6 +72,12 @@ def main():
     ctrl = socket.socket(fileno=int(sys.argv[1]))
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    # Die with the parent (even SIGKILLed). The signal comes when the parent *thread* ends:
+    # the host starts workers from a thread that lives as long as it does.
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    host = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    if host and os.getppid() != host:
+        return  # the host died before we asked
     # Children may not ptrace us, read /proc/<worker>/mem or open /proc/<worker>/fd/*.
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     # Orphans of a child are re-parented to us, so we can wait until every one is dead.
@@ -358,6 +370,9 @@ def _child_main(req, fds, libc, prog, workdir, drop_uid=None):
         os.setgroups([])
         os.setresgid(drop_uid, drop_uid, drop_uid)
         os.setresuid(drop_uid, drop_uid, drop_uid)
+    # killed with the worker: a pid namespace does that anyway; without one (unsafe mode)
+    # this helps. After the uid change, which would clear it.
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         raise OSError("PR_SET_NO_NEW_PRIVS failed")
     if prog is not None:

@@ -15,7 +15,18 @@ Design (see docs/code.md for the security properties and what is weak):
   process in the sandbox's pid namespace and empties ``/tmp``. This host process reads the
   output pipes itself (with a size cap) and compares: expected outputs never enter the
   sandbox, and the worker never holds a program, an input or an output in its memory.
-* A worker that dies or misses its deadline is killed as a whole sandbox and replaced.
+* A worker that dies or misses its deadline is killed as a whole sandbox and replaced; the
+  run it lost is not the program's doing (a program cannot signal, trace or re-limit its
+  worker: seccomp, and the worker is not dumpable), so it is retried once, and a second
+  loss in the same problem is a ``sandbox failure``, never the program's runtime error.
+* One scheduler thread per pool owns the workers and serves every calling thread: free
+  workers go to the batch, then the problem, that has used the least sandbox time (fair
+  share), so stuck programs of one caller or one batch cannot stall anyone else's items.
+  :meth:`SandboxPool.run` takes a ``deadline`` (seconds) after which a call's runs stop.
+* Workers die with the process that owns the pool (SIGKILL included): they are started
+  from one thread that lives as long as the process (``PR_SET_PDEATHSIG`` fires when the
+  starting *thread* ends), bwrap runs with ``--die-with-parent``, the runner asks for
+  SIGKILL at its parent's death and exits when its control socket closes.
 
 Where bubblewrap is missing or cannot create namespaces, :class:`SandboxPool` refuses to
 run anything (:class:`SandboxUnavailableError` says how to install it) unless the caller
@@ -30,10 +41,12 @@ import concurrent.futures
 import errno
 import fcntl
 import functools
+import heapq
 import importlib.util
 import json
 import math
 import os
+import queue
 import selectors
 import shutil
 import signal
@@ -45,6 +58,7 @@ import tempfile
 import threading
 import time
 import warnings
+import weakref
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -59,6 +73,7 @@ __all__ = [
     "Execution",
     "ExecResult",
     "SandboxPool",
+    "STATUSES",
     "SandboxUnavailableError",
     "get_pool",
     "resolve_mode",
@@ -86,6 +101,8 @@ INSTALL_HINT = (
 )
 # statuses of an execution
 OK, TIMEOUT, MEMORY, OUTPUT, RUNTIME, SKIPPED = "ok", "timeout", "memory limit", "output limit", "runtime error", "skipped"
+LOST = "sandbox failure"  # the sandbox, not the program, failed this run (twice)
+STATUSES = (OK, TIMEOUT, MEMORY, OUTPUT, RUNTIME, SKIPPED, LOST)
 EXIT_RAISED, EXIT_MEMORY, EXIT_NOT_JSON, EXIT_NO_FUNCTION, EXIT_SETUP = 1, 201, 202, 203, 204
 _STDERR_KEEP = 8192  # bytes of the end of stderr kept for the verdict
 
@@ -155,8 +172,12 @@ class Execution:
 @dataclass
 class ExecResult:
     """What happened. ``status``: ``ok`` (exited 0), ``timeout``, ``memory limit``,
-    ``output limit``, ``runtime error`` or ``skipped`` (its problem's budget was spent).
-    ``result`` is the JSON text of a call's return value (call mode, status ok)."""
+    ``output limit``, ``runtime error``, ``skipped`` (its problem's budget was spent, or
+    the call's deadline passed first) or ``sandbox failure`` (its sandbox worker died or
+    missed its own deadline, on the retry too: not the program's doing).
+    ``result`` is the JSON text of a call's return value (call mode, status ok).
+    ``extra``: ``deadline`` True when the call's deadline stopped or skipped it, ``start``
+    and ``end`` (seconds from the call), ``attempts`` (2 when it was retried)."""
 
     status: str
     stdout: bytes = b""
@@ -358,31 +379,64 @@ def bwrap_argv(bwrap: str, ctrl_fd: int, *, packages: Sequence[str] = (), tmp_mb
     return argv
 
 
+
 # --------------------------------------------------------------------------- workers
 
-# Workers are started from one long-lived thread: bwrap's --die-with-parent (PDEATHSIG)
-# fires when the *thread* that started it ends, so a short-lived caller thread would take
-# its sandboxes with it.
-_SPAWNER: tuple[int, concurrent.futures.ThreadPoolExecutor] | None = None
+# Every worker is started from one thread that lives as long as the process: bwrap's
+# --die-with-parent and the runner's own PR_SET_PDEATHSIG fire when the *thread* that
+# started the process ends, so a worker started from a short-lived caller thread (or from
+# a thread pool's thread, which its pool's shutdown ends) would die with that thread.
+class _Spawner:
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self._todo: "queue.SimpleQueue[tuple[Any, concurrent.futures.Future]]" = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="prolong-sandbox-spawner", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            fn, fut = self._todo.get()
+            if fut.set_running_or_notify_cancel():
+                try:
+                    fut.set_result(fn())
+                except BaseException as e:  # noqa: BLE001 - handed to the caller
+                    fut.set_exception(e)
+
+    def call(self, fn: Any) -> Any:
+        fut: concurrent.futures.Future = concurrent.futures.Future()
+        self._todo.put((fn, fut))
+        return fut.result()
+
+
+_SPAWNER: _Spawner | None = None
 _SPAWNER_LOCK = threading.Lock()
 
 
-def _spawner() -> concurrent.futures.ThreadPoolExecutor:
+def _spawner() -> _Spawner:
     global _SPAWNER
     with _SPAWNER_LOCK:
-        if _SPAWNER is None or _SPAWNER[0] != os.getpid():  # threads do not survive a fork
-            _SPAWNER = (os.getpid(), concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="prolong-sandbox-spawner"))
-        return _SPAWNER[1]
+        if _SPAWNER is None or _SPAWNER.pid != os.getpid():  # threads do not survive a fork
+            _SPAWNER = _Spawner()
+        return _SPAWNER
+
+
+STARTING, IDLE, BUSY, DEAD = "starting", "idle", "busy", "dead"
 
 
 class _Worker:
-    __slots__ = ("proc", "ctrl", "runs", "mode", "workdir", "stderr_r", "dead")
+    """One sandbox. Started by :meth:`launch` (no waiting); the pool's scheduler reads the
+    runner's ``ready`` reply (state ``starting`` -> ``idle``), then hands it executions."""
+
+    __slots__ = ("proc", "ctrl", "runs", "completed", "mode", "workdir", "stderr_r", "dead", "state", "run", "start_deadline")
 
     def __init__(self, pool: "SandboxPool") -> None:
         self.mode = pool.mode
-        self.runs = 0
+        self.runs = 0  # executions sent
+        self.completed = 0  # executions that ended with the runner's report
         self.dead = False
+        self.state = STARTING
+        self.run: _Run | None = None
         self.workdir: str | None = None
+        self.start_deadline = time.monotonic() + pool.start_timeout
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         err_r, err_w = os.pipe()
         try:
@@ -396,20 +450,30 @@ class _Worker:
                 os.chmod(self.workdir, 0o700)
                 if os.geteuid() == 0:  # programs will run as nobody: give them the work directory
                     os.chown(self.workdir, SANDBOX_UID, SANDBOX_UID)
-                argv = [python, "-I", "-S", str(RUNNER), str(child.fileno())]
+                # the host's pid: the runner checks it still has this parent once it has
+                # asked for SIGKILL at the parent's death (no pid namespace to do it)
+                argv = [python, "-I", "-S", str(RUNNER), str(child.fileno()), str(os.getpid())]
                 env = dict(_SANDBOX_ENV, HOME=self.workdir, TMPDIR=self.workdir)
                 cwd = self.workdir
-            self.proc = _spawner().submit(
-                subprocess.Popen,
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=err_w,
-                pass_fds=[child.fileno()],
-                env=env,
-                cwd=cwd,
-                start_new_session=True,
-            ).result()
+            self.proc = _spawner().call(
+                functools.partial(
+                    subprocess.Popen,
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=err_w,
+                    pass_fds=[child.fileno()],
+                    env=env,
+                    cwd=cwd,
+                    start_new_session=True,
+                )
+            )
+        except BaseException:
+            parent.close()
+            os.close(err_r)
+            if self.workdir:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+            raise
         finally:
             child.close()
             os.close(err_w)
@@ -426,19 +490,9 @@ class _Worker:
         }
         try:
             parent.send(json.dumps(config).encode())
-            parent.settimeout(pool.start_timeout)
-            reply = parent.recv(1 << 16)
-            parent.settimeout(None)
-            ready = json.loads(reply) if reply else {}
-        except (OSError, ValueError):
-            ready = {}
-        if not ready.get("ready"):
-            why = self.startup_error()
-            self.kill()
-            raise SandboxUnavailableError(
-                f"the {self.mode} sandbox worker did not start ({why or 'no reply'}). "
-                + (INSTALL_HINT if self.mode == BWRAP else "")
-            )
+        except OSError:
+            pass  # it died at once: the scheduler sees the closed socket
+        parent.setblocking(False)
 
     def startup_error(self) -> str:
         try:
@@ -453,9 +507,22 @@ class _Worker:
     def alive(self) -> bool:
         return not self.dead and self.proc.poll() is None
 
+    def runner_pid(self) -> int | None:
+        """The host pid of the runner process (bwrap's child; the worker itself in unsafe mode)."""
+        if self.mode == UNSAFE:
+            return self.proc.pid
+        pid = self.proc.pid
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                kids = [int(k) for k in f.read().split()]
+        except (OSError, ValueError):
+            kids = descendants(pid)[:1]
+        return kids[0] if kids else None
+
     def kill(self) -> None:
         """Kill the whole sandbox (bwrap and, through its pid namespace, everything inside)."""
         self.dead = True
+        self.state = DEAD
         if self.mode == UNSAFE:
             _kill_tree(self.proc.pid)
         try:
@@ -472,18 +539,36 @@ class _Worker:
             pass
         self._close()
 
-    def stop(self) -> None:
+    def shutdown(self) -> None:
+        """Ask the runner to exit (it does when its channel closes); :meth:`reap` waits."""
         self.dead = True
+        self.state = DEAD
         try:
             self.ctrl.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+    def reap(self, timeout: float = 1.0) -> None:
         try:
-            self.proc.wait(timeout=1)
+            self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill()
             return
         self._close()
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.reap()
+
+    def forget(self) -> None:
+        """In a forked child: close this process's copies of the worker's descriptors (no kill)."""
+        self.dead = True
+        self.state = DEAD
+        for close in (self.ctrl.close, lambda: os.close(self.stderr_r)):
+            try:
+                close()
+            except OSError:
+                pass
 
     def _close(self) -> None:
         for close in (self.ctrl.close, lambda: os.close(self.stderr_r)):
@@ -533,16 +618,31 @@ def _memfd(name: str, data: bytes) -> int:
 
 # --------------------------------------------------------------------------- the pool
 
+# The runner's own work past a run's deadline is bounded: kill and reap everything (at most
+# 3 s), then empty /tmp (at most 2 s). A worker that has not reported by the run's
+# deadline + this + half the per-test timeout missed its deadline: it is killed as a whole.
+_RUNNER_SLACK = 6.0
+# Past an item's deadline, a run whose worker has not reported after this is abandoned
+# (its worker killed) so the caller gets its verdicts on time.
+_DEADLINE_SLACK = 1.0
+# Runs of one item (group) lost to a sandbox failure: the first is retried, the second
+# fails the item (status ``sandbox failure``). A bound, so nothing can cause unbounded retries.
+_MAX_LOSSES = 2
+# Workers that fail to start (or die before running anything) in a row before the callers
+# waiting on them get a SandboxUnavailableError.
+_MAX_START_FAILURES = 3
+
 
 class _Run:
     __slots__ = (
-        "index", "rid", "worker", "limits", "mode", "timeout", "group", "fds", "stdout", "stderr", "stderr_total",
-        "result", "status", "started", "status_at", "output_exceeded", "kill_sent", "worker_lost",
+        "job", "group", "index", "rid", "worker", "limits", "mode", "timeout", "fds", "stdout", "stderr", "stderr_total",
+        "result", "status", "started", "status_at", "output_exceeded", "kill_sent", "worker_lost", "by_deadline", "hard",
     )
 
-    def __init__(self, index: int, rid: int, worker: _Worker, limits: Limits, mode: str, timeout: float) -> None:
-        self.index, self.rid, self.worker, self.limits, self.mode, self.timeout = index, rid, worker, limits, mode, timeout
-        self.group: Any = None
+    def __init__(self, job: "_Job", group: "_Group", index: int, rid: int, worker: _Worker, timeout: float, by_deadline: bool) -> None:
+        self.job, self.group, self.index, self.rid, self.worker = job, group, index, rid, worker
+        self.limits, self.mode, self.timeout = job.limits, job.executions[index].mode, timeout
+        self.by_deadline = by_deadline  # the item's deadline, not the per-test limit, set ``timeout``
         self.fds: dict[str, int] = {}
         self.stdout = bytearray()
         self.stderr = bytearray()
@@ -554,18 +654,94 @@ class _Run:
         self.output_exceeded = False
         self.kill_sent = False
         self.worker_lost = ""
+        self.hard = min(self.started + timeout + _RUNNER_SLACK + 0.5 * job.limits.timeout, job.deadline_at + _DEADLINE_SLACK)
 
-    def deadline(self, grace: float) -> float:
+    def deadline(self) -> float:
         if self.status is None:
-            return self.started + self.timeout + grace
+            return self.hard
         return self.status_at + 1.0  # output pipes should reach EOF at once: every writer is dead
 
     def done(self) -> bool:
         return self.status is not None and not self.fds
 
 
+class _Group:
+    """One problem's executions within one call (they share ``group_budget``)."""
+
+    __slots__ = ("order", "queue", "used", "started", "running", "losses", "failed", "in_heap", "retried")
+
+    def __init__(self, order: int) -> None:
+        self.order = order
+        self.queue: deque[int] = deque()  # executions not started yet, in order
+        self.used = 0.0  # sandbox seconds of its finished runs
+        self.started = 0  # runs started
+        self.running: set[_Run] = set()
+        self.losses = 0  # runs lost to a sandbox failure
+        self.failed = ""  # why the sandbox failed it (then its verdict is not the program's)
+        self.in_heap = False
+        self.retried: set[int] = set()
+
+
+class _Job:
+    """One :meth:`SandboxPool.run` call (or a :meth:`SandboxPool.start`: ``warm``)."""
+
+    def __init__(
+        self, seq: int, executions: Sequence[Execution], limits: Limits, budget: float | None, deadline: float | None, warm: bool = False
+    ) -> None:
+        self.seq = seq
+        self.t0 = time.monotonic()
+        self.executions = executions
+        self.limits = limits
+        self.budget = budget
+        self.deadline = deadline
+        self.deadline_at = self.t0 + deadline if deadline is not None else math.inf
+        self.deadline_swept = False
+        self.warm = warm
+        self.results: list[ExecResult | None] = [None] * len(executions)
+        self.remaining = len(executions)
+        self.pending = len(executions)  # not started yet
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+        self.cancelled = False  # set by the caller (interrupted)
+        self.closed = False  # finished, failed or cancelled: late results are dropped
+        self.vbase = 0.0
+        self.used = 0.0
+        self.running: set[_Run] = set()
+        self.groups: list[_Group] = []
+        self.heap: list[tuple[float, int, int, _Group]] = []  # groups with nothing running and something to start
+        self.busy: set[_Group] = set()  # groups with something running
+        by_key: dict[Any, _Group] = {}
+        for i, ex in enumerate(executions):
+            key = ex.group if ex.group is not None else ("__single__", i)
+            g = by_key.get(key)
+            if g is None:
+                g = by_key[key] = _Group(i)
+                self.groups.append(g)
+            g.queue.append(i)
+        for g in self.groups:
+            heapq.heappush(self.heap, (0.0, 0, g.order, g))
+            g.in_heap = True
+
+    def vused(self, now: float) -> float:
+        """Sandbox seconds used (running runs included), from the share it joined at."""
+        return self.vbase + self.used + sum(now - r.started for r in self.running)
+
+
 class SandboxPool:
-    """Warm sandbox workers that run :class:`Execution` batches in parallel.
+    """Warm sandbox workers shared by every thread of the process.
+
+    One scheduler thread per pool owns the workers: :meth:`run` hands it a batch and waits
+    (no lock is held for a batch, so concurrent callers share the workers). Whenever a
+    worker is free it starts, from the caller (batch) that has used the least sandbox
+    time, the problem (``group``) of that batch that has used the least: an item submitted
+    while others' stuck programs run starts as soon as a worker frees (within one test
+    timeout), and one problem's many slow tests never hold more than its share. A batch
+    joins at the least usage of the batches already running, so a long-running caller and
+    a new one then share equally; a new caller never waits for an old caller's backlog.
+
+    A run lost to the sandbox (its worker died, or missed its own deadline) is not the
+    program's: it is retried once; a second loss in the same problem gives its tests the
+    status ``sandbox failure`` (the verifier makes that a ``verifier error`` verdict).
 
     Args:
         sandbox: ``"bwrap"`` (default) or ``"unsafe-rlimits-only"``; None reads
@@ -574,6 +750,13 @@ class SandboxPool:
         packages: installed packages made importable (read-only) inside the sandbox.
         tmp_mb: size of the sandbox's private /tmp.
         max_runs_per_worker: a worker is replaced after this many executions.
+        start_timeout: seconds a new worker may take to report ready.
+
+    Counters: ``replaced`` (workers killed and replaced), ``lost`` (runs lost to a sandbox
+    failure), ``retried`` (of those, runs started again).
+
+    A pool lives (its thread and workers) until :meth:`close` or the end of the process
+    (every pool is closed at exit); it can be used as a context manager.
     """
 
     def __init__(
@@ -594,12 +777,58 @@ class SandboxPool:
         self.start_timeout = float(start_timeout)
         self.bwrap = bwrap_path() or ""
         self.bpf: bytes | None = None
-        self._workers: list[_Worker] = []
-        self._lock = threading.Lock()
-        self._pid = os.getpid()
-        self._next_id = 0
-        self._checked = False
         self.replaced = 0  # workers killed and replaced (a program broke one, or it missed its deadline)
+        self.lost = 0  # runs lost to a sandbox failure
+        self.retried = 0  # runs started again after a sandbox failure
+        self._checked = False
+        self._init_process_state()
+        _ALL_POOLS.add(self)
+
+    def _init_process_state(self) -> None:
+        self._pid = os.getpid()
+        self._workers: list[_Worker] = []  # every worker (starting, idle or busy); owned by the scheduler
+        self._admin = threading.Lock()  # sandbox checks, starting and closing the scheduler
+        self._inbox_lock = threading.Lock()
+        self._inbox: list[_Job] = []
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self._wake_r, self._wake_w = os.pipe()  # not inherited by children (PEP 446)
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._seq = 0
+        self._next_id = 0
+        # the scheduler thread's own state
+        self._sel: selectors.BaseSelector | None = None
+        self._idle: deque[_Worker] = deque()
+        self._jobs: list[_Job] = []
+        self._warm: list[_Job] = []
+        self._floor = 0  # workers to keep started (start() asks for all of them)
+        self._start_failures = 0
+        self._start_error = ""
+        self._grow_after = 0.0
+
+    def _after_fork(self) -> None:
+        """In a forked child: drop the parent's sandboxes (never touch them) and its thread."""
+        for w in list(self._workers):
+            w.forget()
+        for job in list(self._jobs):
+            for run in list(job.running):
+                for fd in run.fds.values():
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if self._sel is not None:
+            try:
+                self._sel.close()
+            except (OSError, RuntimeError):
+                pass
+        self._init_process_state()
 
     # -- lifecycle ---------------------------------------------------------------
     def _check(self) -> None:
@@ -612,7 +841,7 @@ class SandboxPool:
                         "bubblewrap not found; PROLONG_ALLOW_UNSANDBOXED=1 is set, so programs run "
                         "WITHOUT isolation (rlimits and seccomp only)",
                         RuntimeWarning,
-                        stacklevel=3,
+                        stacklevel=4,
                     )
                     self.mode = UNSAFE
                 else:
@@ -623,39 +852,68 @@ class SandboxPool:
                 raise SandboxUnavailableError(f"the bubblewrap sandbox needs Linux (this is {sys.platform}). " + INSTALL_HINT)
         self.bpf = child_seccomp_filter() if sys.platform.startswith("linux") else None
         if self.bpf is None and sys.platform.startswith("linux"):
-            warnings.warn("pyseccomp/libseccomp not available: sandboxed programs run without a seccomp filter", RuntimeWarning, stacklevel=3)
+            warnings.warn("pyseccomp/libseccomp not available: sandboxed programs run without a seccomp filter", RuntimeWarning, stacklevel=4)
         self._checked = True
 
-    def _ensure_workers(self, n: int) -> None:
-        want = min(self.processes, max(1, n))
-        while len(self._workers) < want:
-            self._workers.append(_Worker(self))
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"x")
+        except OSError:  # full (a wake-up is pending anyway) or closed
+            pass
 
-    def _replace(self, w: _Worker) -> _Worker:
-        w.kill()
-        self.replaced += 1
-        new = _Worker(self)
-        self._workers[self._workers.index(w)] = new
-        return new
+    def _submit(self, job: _Job) -> None:
+        with self._admin:
+            self._check()
+            with self._inbox_lock:
+                self._seq += 1
+                job.seq = self._seq
+                self._inbox.append(job)
+                start = self._thread is None
+                if start:
+                    self._thread = threading.Thread(target=self._serve, name="prolong-sandbox-scheduler", daemon=True)
+            if start:
+                self._thread.start()
+        self._wake()
+
+    def _wait(self, job: _Job) -> None:
+        try:
+            job.done.wait()
+        except BaseException:  # interrupted (KeyboardInterrupt): stop this batch's runs
+            job.cancelled = True
+            self._wake()
+            raise
+        if job.error is not None:
+            raise job.error
 
     def start(self) -> "SandboxPool":
-        """Start every worker now (otherwise they start on first use)."""
-        with self._lock:
-            self._check()
-            self._ensure_workers(self.processes)
+        """Start every worker now and wait until they are ready (otherwise they start on first use)."""
+        job = _Job(0, (), Limits(), None, None, warm=True)
+        self._submit(job)
+        self._wait(job)
         return self
 
     def close(self) -> None:
-        """Stop every worker (a batch still running in another thread loses its sandboxes)."""
-        locked = self._lock.acquire(timeout=5)
+        """Stop every worker. Batches still running in other threads get ``sandbox failure``
+        results. The pool can be used again (it starts new workers)."""
+        if os.getpid() != self._pid:
+            return
+        locked = self._admin.acquire(timeout=10)
         try:
-            if os.getpid() == self._pid:
-                for w in list(self._workers):
-                    w.stop() if locked else w.kill()
-            self._workers.clear()
+            with self._inbox_lock:
+                thread = self._thread
+                self._closing = True
+            if thread is not None and thread is not threading.current_thread():
+                self._wake()
+                thread.join(timeout=15)
+            if thread is None or not thread.is_alive():
+                for w in list(self._workers):  # nothing else owns them now
+                    w.kill()
+                self._workers = []
         finally:
+            with self._inbox_lock:
+                self._closing = False
             if locked:
-                self._lock.release()
+                self._admin.release()
 
     def __enter__(self) -> "SandboxPool":
         return self
@@ -665,101 +923,373 @@ class SandboxPool:
 
     # -- running -----------------------------------------------------------------
     def run(
-        self, executions: Sequence[Execution], limits: Limits | None = None, *, group_budget: float | None = None
+        self,
+        executions: Sequence[Execution],
+        limits: Limits | None = None,
+        *,
+        group_budget: float | None = None,
+        deadline: float | None = None,
     ) -> list[ExecResult]:
-        """Run every execution; results in order.
+        """Run every execution; results in order. Safe to call from many threads at once.
 
         ``group_budget``: seconds of sandbox wall-clock time that all executions sharing a
         ``group`` may use together (summed over them, so time spent waiting for a free
         worker does not count); what has not started when it is spent is ``skipped``, and
-        an execution's deadline never passes what is left of it.
+        an execution's deadline never passes what is left of it. A run lost to a sandbox
+        failure is not charged to it (and is retried once per group; see the class).
+
+        ``deadline``: seconds from this call (waiting for a worker included) by which
+        every execution has ended: one still running then is stopped (``timeout``), one not
+        started is ``skipped``; both carry ``extra["deadline"] = True``. Zero or less: all
+        are skipped so. None: no deadline.
+
+        ``ExecResult.extra``: ``end`` (seconds from the call to its result), ``start``
+        (to its run's start; absent for one never run), ``attempts`` (2 when retried).
         """
         limits = limits or Limits()
-        results: list[ExecResult | None] = [None] * len(executions)
         if not executions:
             return []
-        with self._lock:
-            if os.getpid() != self._pid:  # a forked copy: never touch the parent's sandboxes
-                self._workers, self._pid = [], os.getpid()
-            self._check()
-            self._ensure_workers(len(executions))
-            self._loop(executions, limits, group_budget, results)
-        return [r if r is not None else ExecResult(RUNTIME, note="lost") for r in results]
+        if deadline is not None and math.isnan(deadline):
+            raise ValueError("deadline must be a number of seconds or None")
+        if deadline is not None and math.isinf(deadline):
+            deadline = None if deadline > 0 else -1.0
+        job = _Job(0, executions, limits, group_budget, deadline)
+        self._submit(job)
+        self._wait(job)
+        return [r if r is not None else ExecResult(LOST, note="lost") for r in job.results]
 
-    def _loop(self, executions: Sequence[Execution], limits: Limits, budget: float | None, results: list) -> None:
-        pending = deque(_round_robin(executions))
-        group_used: dict[Any, float] = {}
-        idle = deque(self._workers)
-        running: dict[_Worker, _Run] = {}
-        sel = selectors.DefaultSelector()
-        grace = 3.0 + 0.5 * limits.timeout
-        send_failures = 0
+    # -- the scheduler thread ------------------------------------------------------
+    def _serve(self) -> None:
+        self._sel = sel = selectors.DefaultSelector()
+        sel.register(self._wake_r, selectors.EVENT_READ, None)
+        error: BaseException | None = None
         try:
-            while pending or running:
-                while pending and idle:
-                    i = pending.popleft()
-                    ex = executions[i]
-                    now = time.monotonic()
-                    timeout = limits.timeout
-                    if budget is not None:
-                        used = group_used.get(ex.group, 0.0)
-                        used += sum(now - r.started for r in running.values() if r.group == ex.group)
-                        left = budget - used
-                        if left <= 0:
-                            results[i] = ExecResult(SKIPPED, note=f"the problem's {budget:g} s budget was spent")
-                            continue
-                        timeout = min(timeout, max(left, 0.05))
-                    w = idle.popleft()
-                    if not w.alive() or w.runs >= self.max_runs_per_worker:
-                        w = self._replace(w)
-                    run = self._start(w, i, ex, limits, timeout, sel)
-                    if run is None:  # the worker died while idle: not this program's fault
-                        send_failures += 1
-                        if send_failures > 3:
-                            raise SandboxUnavailableError("sandbox workers die as soon as they start; " + INSTALL_HINT)
-                        idle.append(self._replace(w))
-                        pending.appendleft(i)
-                        continue
-                    send_failures = 0
-                    run.group = ex.group
-                    running[run.worker] = run
-                if not running:
-                    continue
+            while True:
+                if self._take_inbox():
+                    break
                 now = time.monotonic()
-                wake = min(r.deadline(grace) for r in running.values())
-                for key, _ in sel.select(max(0.0, wake - now)):
-                    run, kind = key.data
-                    self._on_ready(run, kind, sel)
+                self._sweep(now)
+                self._grow(now)
+                self._dispatch()
+                wake = math.inf
+                for w in self._workers:
+                    if w.run is not None:
+                        wake = min(wake, w.run.deadline())
+                    elif w.state == STARTING:
+                        wake = min(wake, w.start_deadline)
+                for job in self._jobs:
+                    if not job.deadline_swept:
+                        wake = min(wake, job.deadline_at)
+                if self._grow_after > now:
+                    wake = min(wake, self._grow_after)
+                timeout = None if wake == math.inf else max(0.0, wake - time.monotonic())
+                for key, _ in sel.select(timeout):
+                    data = key.data
+                    if data is None:
+                        try:
+                            while os.read(self._wake_r, 4096):
+                                pass
+                        except OSError:
+                            pass
+                    elif data[0] == "ctrl":
+                        self._on_ctrl(data[1])
+                    else:
+                        self._on_pipe(data[0], data[1])
                 now = time.monotonic()
-                for w, run in list(running.items()):
-                    if not run.done() and now >= run.deadline(grace):
-                        if run.status is None:  # the worker missed its own deadline: kill the sandbox
-                            run.worker_lost = "the sandbox missed its deadline and was killed"
-                            run.status = {"timed_out": True, "exit": None, "signal": None}
-                            run.status_at = now
-                            self._close_fds(run, sel)
-                            self._unregister_ctrl(w, sel)
-                            w.dead = True
-                        else:
-                            self._close_fds(run, sel)
-                    if run.done():
-                        del running[w]
-                        spent = float((run.status or {}).get("wall") or (now - run.started))
-                        group_used[run.group] = group_used.get(run.group, 0.0) + spent
-                        self._unregister_ctrl(w, sel)
-                        results[run.index] = self._result(run)
-                        if w.dead or not run.status.get("clean", True):
-                            w = self._replace(w)
-                        idle.append(w)
+                for w in list(self._workers):
+                    run = w.run
+                    if run is not None:
+                        self._check_run(run, now)
+                    elif w.state == STARTING and now >= w.start_deadline:
+                        self._start_failed(w, f"no reply in {self.start_timeout:g} s")
+        except BaseException as e:  # noqa: BLE001 - a bug here must not leave callers waiting
+            error = e
         finally:
-            for w, run in running.items():  # interrupted (KeyboardInterrupt): leave nothing running
-                self._close_fds(run, sel)
-                w.kill()
-            if running:
-                self._workers = [w for w in self._workers if not w.dead]
-            sel.close()
+            self._stop_serving(error)
 
-    def _start(self, w: _Worker, i: int, ex: Execution, limits: Limits, timeout: float, sel: selectors.BaseSelector) -> _Run | None:
+    def _take_inbox(self) -> bool:
+        """New batches join; True when the pool is closing."""
+        if not self._inbox and not self._closing:  # (a call that adds one also writes the wake-up pipe)
+            return False
+        with self._inbox_lock:
+            new, self._inbox = self._inbox, []
+            closing = self._closing
+        if closing:
+            self._jobs.extend(j for j in new if not j.warm)
+            self._warm.extend(j for j in new if j.warm)
+            return True
+        if new:
+            now = time.monotonic()
+            if not any(w.state in (IDLE, BUSY) for w in self._workers):
+                self._grow_after = 0.0  # a new call may try again at once (and fail fast)
+            floor = min((j.vused(now) for j in self._jobs if not j.closed), default=0.0)
+            for job in new:
+                if job.warm:
+                    self._floor = self.processes
+                    self._warm.append(job)
+                    self._ready()
+                    continue
+                job.vbase = floor
+                self._jobs.append(job)
+                if job.deadline_at <= now:
+                    self._sweep_deadline(job, now)
+        return False
+
+    def _stop_serving(self, error: BaseException | None) -> None:
+        """The scheduler ends (the pool closes, or a bug): nobody is left waiting."""
+        jobs, self._jobs, self._warm = self._jobs + self._warm, [], []
+        for w in self._workers:  # ask every runner to exit, then wait for them together
+            if w.run is not None:
+                self._close_fds(w.run)
+                w.run = None
+            if w.state != DEAD:
+                self._unregister(w.ctrl)
+                w.shutdown()
+        until = time.monotonic() + 2.0
+        for w in self._workers:
+            w.reap(timeout=max(0.05, until - time.monotonic()))
+        self._workers = []
+        self._idle.clear()
+        try:
+            self._sel.close()
+        except (OSError, RuntimeError, AttributeError):
+            pass
+        self._sel = None
+        with self._inbox_lock:  # from here on a new call starts a new scheduler
+            jobs += self._inbox
+            self._inbox = []
+            self._thread = None
+        for job in jobs:
+            if job.closed:
+                continue
+            if error is not None:
+                job.error = SandboxUnavailableError(f"the sandbox scheduler failed: {type(error).__name__}: {error}")
+                job.error.__cause__ = error
+            elif job.warm:
+                job.error = SandboxUnavailableError("the sandbox pool was closed while its workers started")
+            else:
+                for i, r in enumerate(job.results):
+                    if r is None:
+                        self._set(job, i, ExecResult(LOST, note="the sandbox pool was closed"))
+            self._close_job(job)
+
+    # -- workers -------------------------------------------------------------------
+    def _launch(self, slot: int | None = None) -> bool:
+        try:
+            w = _Worker(self)
+        except Exception as e:  # noqa: BLE001 - cannot even start the process
+            if slot is not None:
+                del self._workers[slot]
+            self._count_start_failure(f"{type(e).__name__}: {e}")
+            return False
+        if slot is None:
+            self._workers.append(w)
+        else:
+            self._workers[slot] = w
+        self._sel.register(w.ctrl, selectors.EVENT_READ, ("ctrl", w))
+        return True
+
+    def _grow(self, now: float) -> None:
+        if len(self._workers) >= self.processes or now < self._grow_after:
+            return
+        demand = sum(j.pending for j in self._jobs if not j.closed) + sum(1 for w in self._workers if w.run is not None)
+        want = min(self.processes, max(self._floor, demand))
+        while len(self._workers) < want:
+            if not self._launch():
+                break
+
+    def _discard(self, w: _Worker) -> None:
+        if w.state != DEAD:
+            self._unregister(w.ctrl)
+        if w.state == IDLE:
+            try:
+                self._idle.remove(w)
+            except ValueError:
+                pass
+        w.kill()
+
+    def _replace(self, w: _Worker, *, unused_death: bool = False) -> None:
+        """Kill a worker and start another in its slot (the slot order stays).
+
+        ``unused_death``: it died before it ran anything to the end (idle, or refusing its
+        first run): counted like a failed start, so a sandbox that cannot work ends in a
+        SandboxUnavailableError instead of an endless round of replacements."""
+        self._discard(w)
+        self.replaced += 1
+        try:
+            slot = self._workers.index(w)
+        except ValueError:
+            return
+        if unused_death and self._count_start_failure("a sandbox worker died before it ran anything"):
+            del self._workers[slot]  # no replacement for now
+            return
+        self._launch(slot)
+
+    def _start_failed(self, w: _Worker, why: str) -> None:
+        detail = w.startup_error()
+        self._discard(w)
+        try:
+            self._workers.remove(w)
+        except ValueError:
+            pass
+        self._count_start_failure(detail or why)
+
+    def _count_start_failure(self, why: str) -> bool:
+        """True when too many failed in a row: no more starts for a while (and, with no
+        working worker left, every waiting caller gets a SandboxUnavailableError)."""
+        self._start_failures += 1
+        self._start_error = why
+        if self._start_failures < _MAX_START_FAILURES:
+            return False
+        self._start_failures = 0
+        self._grow_after = time.monotonic() + 5.0
+        if any(w.state in (IDLE, BUSY) for w in self._workers):
+            return True  # some workers work: carry on with them
+        err = f"the {self.mode} sandbox workers do not start ({why or 'no reply'}). " + (INSTALL_HINT if self.mode == BWRAP else "")
+        self._floor = 0
+        for job in self._jobs + self._warm:
+            if not job.closed:
+                job.error = SandboxUnavailableError(err)
+                self._close_job(job)
+        self._jobs, self._warm = [], []
+        return True
+
+    def _ready(self) -> None:
+        if not self._warm:
+            return
+        ready = sum(1 for w in self._workers if w.state in (IDLE, BUSY))
+        if ready >= self.processes:
+            for job in self._warm:
+                self._close_job(job)
+            self._warm = []
+
+    def _unregister(self, fd: Any) -> None:
+        try:
+            self._sel.unregister(fd)
+        except (KeyError, ValueError):
+            pass
+
+    # -- choosing what runs next -----------------------------------------------------
+    def _pick(self, now: float) -> tuple[_Job, _Group, bool] | None:
+        best: _Job | None = None
+        best_key: tuple[float, int] | None = None
+        for job in self._jobs:
+            if job.pending <= 0 or job.closed:
+                continue
+            key = (job.vused(now), job.seq)
+            if best_key is None or key < best_key:
+                best, best_key = job, key
+        if best is None:
+            return None
+        heap = best.heap
+        while heap and not heap[0][3].queue:
+            heapq.heappop(heap)[3].in_heap = False
+        group: _Group | None = None
+        gkey: tuple[float, int, int] | None = None
+        from_heap = False
+        if heap:
+            gkey, group, from_heap = heap[0][:3], heap[0][3], True
+        for g in best.busy:
+            if g.queue:
+                k = (g.used + sum(now - r.started for r in g.running), g.started, g.order)
+                if gkey is None or k < gkey:
+                    gkey, group, from_heap = k, g, False
+        if group is None:  # cannot happen (every group with work is in the heap or busy); stay safe
+            best.heap = heap = [(g.used, g.started, g.order, g) for g in best.groups if g.queue and not g.running]
+            heapq.heapify(heap)
+            for g in best.groups:
+                g.in_heap = False
+            for entry in heap:
+                entry[3].in_heap = True
+            best.pending = sum(len(g.queue) for g in best.groups)
+            return (best, heap[0][3], True) if heap else None
+        return best, group, from_heap
+
+    def _dispatch(self) -> None:
+        while self._idle:
+            now = time.monotonic()
+            picked = self._pick(now)
+            if picked is None:
+                return
+            job, g, from_heap = picked
+            timeout = job.limits.timeout
+            if job.budget is not None:
+                left = job.budget - g.used - sum(now - r.started for r in g.running)
+                if left <= 0:
+                    self._skip_group(job, g, ExecResult(SKIPPED, note=f"the problem's {job.budget:g} s budget was spent"))
+                    continue
+                timeout = min(timeout, max(left, 0.05))
+            by_deadline = False
+            left = job.deadline_at - now
+            if left <= 0.01:
+                self._sweep_deadline(job, now)
+                continue
+            if left < timeout:
+                timeout, by_deadline = left, True
+            w = self._idle.popleft()
+            if not w.alive() or w.runs >= self.max_runs_per_worker:
+                self._replace(w, unused_death=w.completed == 0)
+                continue
+            i = g.queue[0]
+            run = self._start(w, job, g, i, timeout, by_deadline)
+            if run is None:  # the worker died while idle: not this program's fault; it stays queued
+                self._replace(w, unused_death=w.completed == 0)
+                continue
+            g.queue.popleft()
+            job.pending -= 1
+            if from_heap:
+                heapq.heappop(job.heap)
+                g.in_heap = False
+            g.started += 1
+            g.running.add(run)
+            job.running.add(run)
+            job.busy.add(g)
+
+    def _skip_group(self, job: _Job, g: _Group, template: ExecResult) -> None:
+        while g.queue:
+            i = g.queue.popleft()
+            job.pending -= 1
+            self._set(job, i, ExecResult(template.status, note=template.note, extra=dict(template.extra)))
+
+    def _sweep(self, now: float) -> None:
+        closed = False
+        for job in self._jobs:
+            if job.closed:
+                closed = True
+            elif job.cancelled:
+                for run in list(job.running):
+                    self._send_kill(run)
+                self._close_job(job)
+                closed = True
+            elif now >= job.deadline_at and not job.deadline_swept:
+                self._sweep_deadline(job, now)
+        if closed:
+            self._jobs = [j for j in self._jobs if not j.closed]
+
+    def _sweep_deadline(self, job: _Job, now: float) -> None:
+        job.deadline_swept = True
+        note = "not run: the item's deadline was reached"
+        for g in job.groups:
+            if g.queue:
+                self._skip_group(job, g, ExecResult(SKIPPED, note=note, extra={"deadline": True}))
+
+    def _set(self, job: _Job, i: int, res: ExecResult) -> None:
+        if job.closed or job.results[i] is not None:
+            return
+        res.extra["end"] = round(time.monotonic() - job.t0, 6)
+        job.results[i] = res
+        job.remaining -= 1
+        if job.remaining <= 0:
+            self._close_job(job)
+
+    def _close_job(self, job: _Job) -> None:
+        job.closed = True
+        job.done.set()
+
+    # -- one run -----------------------------------------------------------------
+    def _start(self, w: _Worker, job: _Job, g: _Group, i: int, timeout: float, by_deadline: bool) -> _Run | None:
+        ex = job.executions[i]
+        limits = job.limits
         self._next_id += 1
         rid = self._next_id
         program = ex.program.encode("utf-8", "surrogatepass")
@@ -795,7 +1325,7 @@ class SandboxPool:
                     fcntl.fcntl(send_fds[2], getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
                 except OSError:
                     pass
-            run = _Run(i, rid, w, limits, ex.mode, timeout)
+            run = _Run(job, g, i, rid, w, timeout, by_deadline)
             try:
                 socket.send_fds(w.ctrl, [json.dumps(header).encode()], send_fds)
                 sent = True
@@ -808,35 +1338,55 @@ class SandboxPool:
                 for fd in keep.values():
                     os.close(fd)
         w.runs += 1
+        w.state = BUSY
+        w.run = run
         for name, fd in keep.items():
             os.set_blocking(fd, False)
-            sel.register(fd, selectors.EVENT_READ, (run, name))
+            self._sel.register(fd, selectors.EVENT_READ, (run, name))
         run.fds = keep
-        sel.register(w.ctrl, selectors.EVENT_READ, (run, "ctrl"))
         return run
 
-    def _on_ready(self, run: _Run, kind: str, sel: selectors.BaseSelector) -> None:
-        if kind == "ctrl":
+    def _on_ctrl(self, w: _Worker) -> None:
+        try:
+            msg = w.ctrl.recv(1 << 16)
+        except BlockingIOError:
+            return
+        except OSError:
+            msg = b""
+        if w.state == STARTING:
             try:
-                msg = run.worker.ctrl.recv(1 << 16)
-            except OSError:
-                msg = b""
-            if not msg:  # the worker died mid-run (the program broke it): fail this test
-                run.worker.dead = True
-                self._unregister_ctrl(run.worker, sel)
-                if run.status is None:
-                    run.worker_lost = "the sandbox worker died during the run"
-                    run.status = {"exit": None, "signal": None, "timed_out": False}
-                    run.status_at = time.monotonic()
-                return
-            try:
-                status = json.loads(msg)
+                ready = json.loads(msg) if msg else {}
             except ValueError:
-                return
-            if status.get("id") == run.rid and run.status is None:
-                run.status = status
+                ready = {}
+            if isinstance(ready, dict) and ready.get("ready"):
+                w.state = IDLE
+                self._idle.append(w)
+                self._ready()
+            else:
+                self._start_failed(w, "no reply" if not msg else "a garbled reply")
+            return
+        run = w.run
+        if not msg:  # the worker died (killed from outside, or out of memory)
+            self._unregister(w.ctrl)
+            w.dead = True
+            if run is None:  # while idle: start another in its place
+                self._replace(w, unused_death=w.completed == 0)
+            elif run.status is None:
+                run.worker_lost = "the sandbox worker died during the run"
+                run.status = {"exit": None, "signal": None, "timed_out": False}
                 run.status_at = time.monotonic()
             return
+        if run is None:
+            return  # a late report of a run already given up: ignore
+        try:
+            status = json.loads(msg)
+        except ValueError:
+            return
+        if isinstance(status, dict) and status.get("id") == run.rid and run.status is None:
+            run.status = status
+            run.status_at = time.monotonic()
+
+    def _on_pipe(self, run: _Run, kind: str) -> None:
         fd = run.fds.get(kind)
         if fd is None:
             return
@@ -847,7 +1397,7 @@ class SandboxPool:
         except OSError:
             data = b""
         if not data:
-            self._close_fd(run, kind, sel)
+            self._close_fd(run, kind)
             return
         if kind == "err":
             run.stderr_total += len(data)
@@ -855,15 +1405,83 @@ class SandboxPool:
             if len(run.stderr) > 4 * _STDERR_KEEP:
                 del run.stderr[: -_STDERR_KEEP]
             if run.stderr_total > run.limits.output_bytes:  # stop reading a flood; the writer gets EPIPE
-                self._close_fd(run, kind, sel)
+                self._close_fd(run, kind)
             return
         buf = run.stdout if kind == "out" else run.result
         buf += data
         if len(buf) > run.limits.output_bytes:
             del buf[run.limits.output_bytes :]
             run.output_exceeded = True
-            self._close_fd(run, kind, sel)
+            self._close_fd(run, kind)
             self._send_kill(run)
+
+    def _check_run(self, run: _Run, now: float) -> None:
+        w = run.worker
+        if not run.done() and now >= run.deadline():
+            if run.status is None:  # the worker missed its own deadline: kill the sandbox
+                run.worker_lost = "the sandbox worker missed its deadline and was killed"
+                run.status = {"timed_out": True, "exit": None, "signal": None}
+                run.status_at = now
+                self._unregister(w.ctrl)
+                w.dead = True
+            self._close_fds(run)
+        if run.done():
+            self._finish(run, now)
+
+    def _finish(self, run: _Run, now: float) -> None:
+        w, job, g, i = run.worker, run.job, run.group, run.index
+        w.run = None
+        g.running.discard(run)
+        job.running.discard(run)
+        if w.dead or not (run.status or {}).get("clean", True):
+            self._replace(w)
+        else:
+            w.completed += 1
+            w.state = IDLE
+            self._idle.append(w)
+        res: ExecResult | None = None
+        if job.closed:
+            pass
+        elif run.worker_lost and (run.by_deadline or now >= job.deadline_at):
+            res = ExecResult(
+                TIMEOUT,
+                wall=now - run.started,
+                note=f"stopped: the item's deadline was reached ({run.worker_lost})",
+                extra={"deadline": True},
+            )
+        elif run.worker_lost:
+            self.lost += 1
+            g.losses += 1
+            note = f"{run.worker_lost} (test {i})"
+            if g.losses < _MAX_LOSSES and not g.failed:
+                g.queue.appendleft(i)  # again, on another worker; its time is not charged
+                g.retried.add(i)
+                job.pending += 1
+                self.retried += 1
+            else:
+                if not g.failed:
+                    g.failed = note
+                res = ExecResult(LOST, wall=now - run.started, note=f"{note}; the item lost {g.losses} runs so, no more retries")
+                self._skip_group(job, g, ExecResult(SKIPPED, note=f"not run: the sandbox failed ({g.failed})"))
+                for other in list(g.running):
+                    self._send_kill(other)
+        else:
+            self._start_failures = 0
+            res = self._result(run)
+            g.used += res.wall
+            job.used += res.wall
+            if g.failed:  # the item is a sandbox failure whatever this run did
+                res.note = (res.note + "; " if res.note else "") + f"the item failed: {g.failed}"
+        if not g.running:
+            job.busy.discard(g)
+            if g.queue and not g.in_heap:
+                heapq.heappush(job.heap, (g.used, g.started, g.order, g))
+                g.in_heap = True
+        if res is not None:
+            res.extra["start"] = round(run.started - job.t0, 6)
+            if i in g.retried:
+                res.extra["attempts"] = 2
+            self._set(job, i, res)
 
     def _send_kill(self, run: _Run) -> None:
         if run.kill_sent or run.status is not None:
@@ -874,25 +1492,15 @@ class SandboxPool:
         except OSError:
             pass
 
-    def _close_fd(self, run: _Run, kind: str, sel: selectors.BaseSelector) -> None:
+    def _close_fd(self, run: _Run, kind: str) -> None:
         fd = run.fds.pop(kind, None)
         if fd is not None:
-            try:
-                sel.unregister(fd)
-            except (KeyError, ValueError):
-                pass
+            self._unregister(fd)
             os.close(fd)
 
-    def _close_fds(self, run: _Run, sel: selectors.BaseSelector) -> None:
+    def _close_fds(self, run: _Run) -> None:
         for kind in list(run.fds):
-            self._close_fd(run, kind, sel)
-
-    @staticmethod
-    def _unregister_ctrl(w: _Worker, sel: selectors.BaseSelector) -> None:
-        try:
-            sel.unregister(w.ctrl)
-        except (KeyError, ValueError):
-            pass
+            self._close_fd(run, kind)
 
     def _result(self, run: _Run) -> ExecResult:
         st = run.status or {}
@@ -912,12 +1520,13 @@ class SandboxPool:
         cpu_limit = float(min(run.limits.cpu, max(1, math.ceil(run.timeout))))
         if run.output_exceeded:
             res.status, res.note = OUTPUT, f"output exceeded {run.limits.output_mb:g} MiB"
+        elif st.get("timed_out") and run.by_deadline:
+            res.status, res.note = TIMEOUT, "stopped: the item's deadline was reached"
+            res.extra["deadline"] = True
         elif st.get("timed_out"):
-            res.status, res.note = TIMEOUT, run.worker_lost or f"ran past the {run.timeout:g} s wall-clock limit"
+            res.status, res.note = TIMEOUT, f"ran past the {run.timeout:g} s wall-clock limit"
         elif sig == signal.SIGXCPU or (sig == signal.SIGKILL and res.cpu >= cpu_limit - 0.05):
             res.status, res.note = TIMEOUT, f"ran past the {cpu_limit:g} s CPU-time limit"
-        elif run.worker_lost:
-            res.status, res.note = RUNTIME, run.worker_lost
         elif code == EXIT_MEMORY or (code == EXIT_RAISED and "MemoryError" in stderr[-400:]):
             res.status, res.note = MEMORY, f"memory limit of {run.limits.memory_mb} MiB reached"
         elif st.get("killed"):
@@ -939,24 +1548,22 @@ class SandboxPool:
         return res
 
 
-def _round_robin(executions: Sequence[Execution]) -> list[int]:
-    """Interleave groups (test 0 of every problem, then test 1, ...) so no problem hogs the pool."""
-    groups: dict[Any, list[int]] = {}
-    for i, ex in enumerate(executions):
-        groups.setdefault(ex.group if ex.group is not None else ("__single__", i), []).append(i)
-    order: list[int] = []
-    queues = [deque(v) for v in groups.values()]
-    while queues:
-        nxt = []
-        for q in queues:
-            order.append(q.popleft())
-            if q:
-                nxt.append(q)
-        queues = nxt
-    return order
-
-
 # --------------------------------------------------------------------------- shared pools
+
+_ALL_POOLS: "weakref.WeakSet[SandboxPool]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for pool in list(_ALL_POOLS):
+        try:
+            pool._after_fork()
+        except Exception:  # noqa: BLE001 - a half-updated copy of the parent's state: start clean anyway
+            pool._init_process_state()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
 
 _POOLS: dict[tuple, SandboxPool] = {}
 _POOLS_LOCK = threading.Lock()
@@ -976,7 +1583,8 @@ def get_pool(sandbox: str | None = None, *, processes: int | None = None, packag
 
 @atexit.register
 def _close_pools() -> None:
-    for pool in list(_POOLS.values()):
+    # every pool, not only get_pool's: a pool's scheduler thread keeps it alive until closed
+    for pool in list(_ALL_POOLS):
         try:
             pool.close()
         except Exception:  # noqa: BLE001 - best effort at exit

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,6 +12,7 @@ from prolong.core import Problem, Reason, Verdict
 from prolong.envs.code.compare import DEFAULT_FLOAT_TOL, TestSuite, outputs_match, parse_tests, values_match
 from prolong.envs.code.extract import extract_program
 from prolong.envs.code.sandbox import (
+    LOST,
     MEMORY,
     OK,
     OUTPUT,
@@ -26,8 +29,8 @@ from prolong.envs.code.sandbox import (
 __all__ = ["CodeVerifier", "PASSED", "WRONG_ANSWER", "TEST_STATUSES"]
 
 PASSED, WRONG_ANSWER = "passed", "wrong answer"
-# per-test statuses in Verdict.details["tests"]
-TEST_STATUSES = (PASSED, WRONG_ANSWER, TIMEOUT, RUNTIME, MEMORY, OUTPUT, SKIPPED)
+# per-test statuses in Verdict.details["tests"] ("sandbox failure": not the program's doing)
+TEST_STATUSES = (PASSED, WRONG_ANSWER, TIMEOUT, RUNTIME, MEMORY, OUTPUT, SKIPPED, LOST)
 _REASON = {
     WRONG_ANSWER: Reason.WRONG,
     TIMEOUT: Reason.SANDBOX_LIMIT,
@@ -35,6 +38,7 @@ _REASON = {
     OUTPUT: Reason.SANDBOX_LIMIT,
     SKIPPED: Reason.SANDBOX_LIMIT,
     RUNTIME: Reason.RUNTIME_ERROR,
+    LOST: Reason.ERROR,
 }
 _PREVIEW = 1000
 
@@ -52,9 +56,25 @@ class CodeVerifier:
 
     reward = tests passed / tests; ``Verdict.details``: ``tests`` (per test: ``status``
     one of passed, wrong answer, timeout, runtime error, memory limit, output limit,
-    skipped; ``time``; ``error`` with the last lines of stderr), ``passed``, ``total``,
-    ``mode``, ``first_failure`` (index, status, input, expected, got, error: what the
-    feedback env shows), ``how`` (which extraction rule found the program).
+    skipped, sandbox failure; ``time``; ``error`` with the last lines of stderr),
+    ``passed``, ``total``, ``mode``, ``first_failure`` (index, status, input, expected,
+    got, error: what the feedback env shows), ``how`` (which extraction rule found the
+    program).
+
+    Two verdicts are not about the program alone:
+
+    * **deadline** (``verify_batch(..., deadline=s)``): tests not finished ``s`` seconds
+      after the call are stopped (``timeout``) or not run (``skipped``); the verdict's
+      reason is ``verifier timeout``, reward the tests passed before it / all tests, and
+      ``details["deadline"]`` says the deadline (``details["deadline_reached"]`` True).
+    * **sandbox failure**: a test whose sandbox worker died or missed its own deadline
+      (killed from outside, out of memory: a program cannot do that to its worker) is run
+      again once; if the item loses a run again, its verdict is ``verifier error``
+      (reward 0, not correct) and ``details["error"]`` says which test the sandbox failed,
+      never a runtime error charged to the program. One retry per item bounds the cost.
+
+    Concurrent ``verify_batch`` calls (threads) share the sandbox workers fairly: a
+    caller's items start as soon as a worker frees, whatever another caller's programs do.
 
     Args:
         timeout: wall-clock seconds per test.
@@ -111,13 +131,29 @@ class CodeVerifier:
             self._pool = get_pool(self.sandbox, processes=self.processes, packages=self.packages)
         return self._pool
 
-    def __call__(self, response: str, answer: Any, problem: Problem | None = None) -> Verdict:
-        return self.verify_batch([response], [answer], [problem])[0]
+    def __call__(self, response: str, answer: Any, problem: Problem | None = None, *, deadline: float | None = None) -> Verdict:
+        return self.verify_batch([response], [answer], [problem], deadline=deadline)[0]
 
     def verify_batch(
-        self, responses: Sequence[str], answers: Sequence[Any], problems: Sequence[Problem | None] | None = None
+        self,
+        responses: Sequence[str],
+        answers: Sequence[Any],
+        problems: Sequence[Problem | None] | None = None,
+        *,
+        deadline: float | None = None,
     ) -> list[Verdict]:
-        """Verdicts for many responses; every test of every response runs in parallel."""
+        """Verdicts for many responses; every test of every response runs in parallel.
+
+        ``deadline``: seconds from this call within which each item must be scored
+        (waiting for a free sandbox included); tests not finished by then are stopped or
+        not run, and the item's verdict has reason ``verifier timeout`` (see the class
+        docstring). None (default): only the per-test and per-problem limits apply.
+        """
+        start = time.monotonic()
+        if deadline is not None:
+            deadline = float(deadline)
+            if math.isnan(deadline) or deadline <= 0:
+                raise ValueError(f"verify_batch: deadline must be a positive number of seconds or None, got {deadline!r}")
         if len(responses) != len(answers):
             raise ValueError(f"verify_batch: {len(responses)} responses but {len(answers)} answers")
         verdicts: list[Verdict | None] = [None] * len(responses)
@@ -148,19 +184,20 @@ class CodeVerifier:
             plans.append((k, found.program, suite, found.how))
             for inp in suite.inputs:
                 executions.append(Execution(found.program, inp, suite.mode, suite.fn_name, group=k))
-        results = self.pool.run(executions, self.limits, group_budget=self.problem_timeout) if executions else []
+        left = None if deadline is None or math.isinf(deadline) else deadline - (time.monotonic() - start)
+        results = self.pool.run(executions, self.limits, group_budget=self.problem_timeout, deadline=left) if executions else []
         at = 0
         for k, program, suite, how in plans:
             mine = results[at : at + len(suite)]
             at += len(suite)
-            verdicts[k] = self._verdict(program, suite, mine, how)
+            verdicts[k] = self._verdict(program, suite, mine, how, deadline)
         return [v for v in verdicts if v is not None]
 
-    def run_program(self, program: str, answer: Any) -> list[ExecResult]:
+    def run_program(self, program: str, answer: Any, *, deadline: float | None = None) -> list[ExecResult]:
         """Run a bare program on every test (no extraction, no scoring): raw results."""
         suite = parse_tests(answer)
         executions = [Execution(program, inp, suite.mode, suite.fn_name, group=0) for inp in suite.inputs]
-        return self.pool.run(executions, self.limits, group_budget=self.problem_timeout)
+        return self.pool.run(executions, self.limits, group_budget=self.problem_timeout, deadline=deadline)
 
     # ------------------------------------------------------------------ scoring
     def _judge(self, suite: TestSuite, i: int, r: ExecResult) -> tuple[str, str]:
@@ -179,7 +216,9 @@ class CodeVerifier:
             return WRONG_ANSWER, "(a return value that is not JSON)"
         return (PASSED if values_match(value, suite.outputs[i], self.float_tol) else WRONG_ANSWER), raw.decode("utf-8", "replace")
 
-    def _verdict(self, program: str, suite: TestSuite, results: Sequence[ExecResult], how: str) -> Verdict:
+    def _verdict(
+        self, program: str, suite: TestSuite, results: Sequence[ExecResult], how: str, deadline: float | None = None
+    ) -> Verdict:
         tests: list[dict[str, Any]] = []
         first_failure: dict[str, Any] | None = None
         passed = 0
@@ -187,7 +226,7 @@ class CodeVerifier:
             status, got = self._judge(suite, i, r)
             entry: dict[str, Any] = {"status": status, "time": round(r.wall, 4)}
             error = ""
-            if status in (RUNTIME, MEMORY, TIMEOUT, OUTPUT, SKIPPED):
+            if status in (RUNTIME, MEMORY, TIMEOUT, OUTPUT, SKIPPED, LOST):
                 error = "\n".join(x for x in (r.note, _last_lines(r.stderr) if r.stderr.strip() else "") if x)
                 entry["error"] = error
             tests.append(entry)
@@ -216,8 +255,20 @@ class CodeVerifier:
             "first_failure": first_failure,
             "how": how,
         }
+        lost = next((i for i, r in enumerate(results) if r.status == LOST), None)
+        if lost is not None:  # the sandbox failed (twice): no verdict on the program
+            details["error"] = (
+                f"the sandbox failed on test {lost} (its worker died or missed its own deadline, "
+                f"after the item's one retry; not the program's doing): {results[lost].note}"
+            )
+            details["sandbox_failure"] = lost
+            return Verdict(0.0, False, program, Reason.ERROR, details)
         if passed == total:
             return Verdict(1.0, True, program, Reason.CORRECT, details)
+        if any(r.extra.get("deadline") for r in results):
+            details["deadline"] = deadline
+            details["deadline_reached"] = True
+            return Verdict(passed / total, False, program, Reason.TIMEOUT, details)
         reward = passed / total
         reason = Reason.PARTIAL if passed else _REASON.get(first_failure["status"] if first_failure else WRONG_ANSWER, Reason.WRONG)
         return Verdict(reward, False, program, reason, details)
