@@ -9,6 +9,7 @@ waits: one computation at a time for both. Prints throughput, the ratio, agreeme
 against the labels, a per-class table and the disagreements by class with examples.
 
     python benchmarks/bench_math.py            # add --no-batch to skip prolong.verify_batch
+    python benchmarks/bench_math.py --cold     # each tool in a fresh process, imports included
 """
 
 from __future__ import annotations
@@ -82,6 +83,44 @@ def run_both(corpus: list[dict]) -> tuple[list[bool], list[float], list[str], li
     return p_out, p_t, p_paths, m_out, m_t
 
 
+_COLD_SCRIPT = """
+import sys, time
+t0 = time.perf_counter()
+sys.path[:0] = {paths!r}
+from math_corpus import build_corpus
+corpus = [c for c in build_corpus(seed=0) if c["cls"] != "hostile"]
+t0, t_build = time.perf_counter(), time.perf_counter() - t0
+import bench_math
+score = bench_math.make_{tool}()
+for c in corpus:
+    score(c["gold"], c["response"])
+dt = time.perf_counter() - t0
+print(len(corpus), dt)
+"""
+
+
+def cold(repeats: int = 1) -> int:
+    """Throughput of each tool in a fresh interpreter over the realistic items, once:
+    imports, sympy, parser warm-up and (for prolong) the worker's start are all counted."""
+    import subprocess
+
+    here = Path(__file__).resolve()
+    paths = [str(here.parent / "data"), str(here.parent), str(here.parents[1])]
+    rates: dict[str, list[float]] = defaultdict(list)
+    for _ in range(repeats):
+        for tool in ("prolong", "math_verify"):
+            out = subprocess.run(
+                [sys.executable, "-c", _COLD_SCRIPT.format(paths=paths, tool=tool)],
+                capture_output=True, text=True, check=True, cwd=str(here.parents[1]),
+            ).stdout.split()
+            n, dt = int(out[-2]), float(out[-1])
+            rates[tool].append(n / dt)
+            print(f"cold {tool:12} {n} items in {dt:6.2f} s: {n / dt:7.1f} items/s")
+    p, m = max(rates["prolong"]), max(rates["math_verify"])
+    print(f"cold throughput ratio prolong / math-verify (best of {repeats}): {p / m:.1f}x")
+    return 0
+
+
 def answer_of(item: dict) -> str:
     if "answer" in item:
         return item["answer"]
@@ -93,7 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-batch", action="store_true", help="skip prolong.verify_batch")
     ap.add_argument("--examples", type=int, default=3, help="examples per disagreement class")
+    ap.add_argument("--cold", action="store_true", help="only the fresh-process (cold) throughput of each tool")
+    ap.add_argument("--repeats", type=int, default=2, help="fresh processes per tool with --cold")
     args = ap.parse_args(argv)
+    if args.cold:
+        return cold(args.repeats)
 
     corpus = build_corpus(seed=0)
     realistic = [i for i, c in enumerate(corpus) if c["cls"] != "hostile"]

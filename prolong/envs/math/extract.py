@@ -1,10 +1,12 @@
 """Reading the final answer out of a model's response.
 
 The rule is "the model must say what its final answer is": the last ``\\boxed{...}``
-(or ``\\fbox{...}``), else a final "Answer: ..." / "the answer is ..." / "final answer
-is ..." statement near the end, else a markdown-bold or ``####`` last line, else a
-response that is nothing but one short expression. Nothing is ever guessed from the
-middle of the text (no "last number in the response").
+(or ``\\fbox{...}``, joined with the boxes right before it that continue the same
+statement, unless a "Final Answer: ..." line follows it), else a final "Answer: ..." /
+"the answer is ..." / "final answer is ..." statement near the end (display math on the
+next lines included), else a markdown-bold or ``####`` last line, else a response that is
+nothing but one short expression or one short line with one math span. Nothing is ever
+guessed from the middle of the text (no "last number in the response").
 
 Caps (documented in docs/math.md):
 
@@ -31,10 +33,15 @@ __all__ = [
 
 TAIL_CHARS = 200_000  # the final answer is at the end: a 1 MB response is read from its last 200k chars
 MAX_ANSWER_CHARS = 1_000  # a longer "final answer" is not one
+MAX_NUMBER_CHARS = 100_000  # ...unless it is one integer: two identical long integers are equal
 MAX_JOINED_BOXES = 10  # "\boxed{1} and \boxed{2}" joins at most this many boxes
 ANSWER_LINE_WINDOW = 3  # an "Answer:" statement must be on one of the last 3 non-empty lines
 BARE_ANSWER_CHARS = 50  # a response that is only a short expression is its own answer
 _PROSE = re.compile(r"[a-zA-Z]{3,}")
+SHORT_RESPONSE_CHARS = 300  # a one-line response this short with one math span states that span
+_NUMBER_WORDS = re.compile(r"[+-]?\d[\d,]*(?:\.\d+)?\s*%?(?:\s+[a-zA-Z]+){1,2}")
+_WHOLE_SPAN = re.compile(r"\$\$[^$]+\$\$|\$[^$]+\$|\\\((?:(?!\\\)).)+\\\)|\\\[(?:(?!\\\]).)+\\\]")
+_MATH_SPANS = re.compile(r"(\$\$[^$]+\$\$|(?<!\$)\$[^$]+\$(?!\$)|\\\((?:(?!\\\)).)+\\\)|\\\[(?:(?!\\\]).)+\\\])")
 
 # Control characters other than tab/newline, and what non-raw Python strings make of
 # LaTeX commands ("\boxed" -> backspace + "oxed", "\frac" -> form feed + "rac").
@@ -70,6 +77,21 @@ class Extraction:
         return self.problem is not None and "longer than" in self.problem
 
 
+_BACKSLASHES = re.compile(r"\\+")
+_DOUBLED_COMMAND = re.compile(r"\\\\[a-zA-Z]")
+
+
+def undouble_backslashes(s: str) -> str:
+    """``\\\\frac{1}{2}`` -> ``\\frac{1}{2}`` when every backslash of ``s`` is doubled and
+    one of them starts a command (LaTeX escaped twice on its way through a data pipeline:
+    a gold in a data file, or a response that went through ``json.dumps`` twice)."""
+    if "\\\\" not in s or not _DOUBLED_COMMAND.search(s):
+        return s
+    if any(len(run) % 2 for run in _BACKSLASHES.findall(s)):
+        return s  # a single backslash somewhere: \\ is LaTeX's line break (matrices)
+    return s.replace("\\\\", "\\")
+
+
 def clean_text(text: str) -> str:
     """Repair mangled LaTeX escapes and drop control characters (NUL included)."""
     if _MANGLED_RE.search(text):
@@ -84,8 +106,8 @@ def _match_brace(text: str, open_pos: int, limit: int) -> int:
     i = open_pos
     while i < end:
         c = text[i]
-        if c == "\\" and i + 1 < end and text[i + 1] in "{}":
-            i += 2  # an escaped brace \{ \} belongs to the content
+        if c == "\\" and i + 1 < end and text[i + 1] in "{}\\":
+            i += 2  # an escaped brace \{ \} belongs to the content; \\ is a line break
             continue
         if c == "{":
             depth += 1
@@ -98,6 +120,7 @@ def _match_brace(text: str, open_pos: int, limit: int) -> int:
 
 
 _BOX_CMDS = ("\\boxed", "\\fbox")
+_LONG_INTEGER = re.compile(r"\{\s*([+-]?\d[\d,]*)\s*\}")
 _UNBRACED = re.compile(r"[ \t]+([^\s$]+)")
 
 
@@ -111,6 +134,9 @@ def _box_at(text: str, start: int, cmd_len: int) -> tuple[str | None, int, str |
     if k < n and text[k] == "{":
         close = _match_brace(text, k, MAX_ANSWER_CHARS)
         if close < 0:
+            m = _LONG_INTEGER.match(text, k, min(n, k + MAX_NUMBER_CHARS + 10))
+            if m:  # one long integer: not a "long answer"
+                return m.group(1), m.end(), None
             if text.find("}", k) < 0 or _match_brace(text, k, len(text)) < 0:
                 return None, n, "the last \\boxed{ is never closed (unbalanced braces)"
             return None, n, f"the boxed answer is longer than {MAX_ANSWER_CHARS} characters"
@@ -145,9 +171,10 @@ def _all_boxes_before(text: str, end: int) -> tuple[int, int]:
 
 # Text allowed between two boxes that together state one answer: "\boxed{1}, \boxed{2}",
 # "$x = \boxed{1}$ or $x = \boxed{2}$".
+_JOIN_DELIMS = r"(?:\s|\$|\\[()\[\]]|\\[,;: ]|\\q?quad(?![a-zA-Z])|\\\\|[,;&]|\*\*)*"
 _JOINABLE = re.compile(
-    r"^[\s$,;]*(?:(?:and|or|\\text\{\s*(?:and|or)\s*\}|\\quad|\\qquad|&)[\s$,;]*)?"
-    r"(?:\\?\(?\s*[a-zA-Z](?:_\{?\w+\}?)?\s*=\s*)?[\s$\\(]*$"
+    r"^" + _JOIN_DELIMS + r"(?:(?:and|or|\\text\{\s*(?:and|or)\s*\}|\\(?:text|mathrm)\{\s*,?\s*(?:and|or)?\s*\})" + _JOIN_DELIMS + r")?"
+    r"(?:[a-zA-Z](?:_\{?\w+\}?)?\s*=\s*)?" + _JOIN_DELIMS + r"$"
 )
 
 
@@ -287,8 +314,30 @@ def _nonempty_lines(text: str) -> list[tuple[int, str]]:
     return out
 
 
+_DISPLAY_BLOCK = re.compile(r"\$\$[^$]{0,2000}?\$\$|\\\[(?:[^\\]|\\(?!\])){0,2000}?\\\]")
+_LONG_NUMBER_LINE = re.compile(r"[\s:*$]*[+-]?\d[\d,]*[\s.*$]*")
+STATEMENT_TAIL_CHARS = 6_000  # display blocks spanning lines are joined in this tail
+
+
+def _join_display_blocks(text: str) -> str:
+    """``$$\n x \n$$`` and ``\\[\n x \n\\]`` spanning several lines become one line, so that
+    "Final Answer:" followed by display math on the next lines reads it."""
+    if "\n" not in text or ("$$" not in text and "\\[" not in text):
+        return text
+    head, tail = text[:-STATEMENT_TAIL_CHARS], text[-STATEMENT_TAIL_CHARS:]
+    tail = _DISPLAY_BLOCK.sub(lambda m: m.group(0).replace("\n", " ") if len(m.group(0)) <= 2004 else m.group(0), tail)
+    return head + tail
+
+
+def _too_long(answer: str) -> bool:
+    return len(answer) > MAX_ANSWER_CHARS and not (
+        len(answer) <= MAX_NUMBER_CHARS and _LONG_NUMBER_LINE.fullmatch(answer)
+    )
+
+
 def extract_answer_statement(text: str) -> Extraction:
     """A final "Answer: ..." / "The answer is ..." statement on one of the last lines."""
+    text = _join_display_blocks(text)
     lines = _nonempty_lines(text)
     if not lines:
         return Extraction(None, None, "empty response")
@@ -299,14 +348,14 @@ def extract_answer_statement(text: str) -> Extraction:
         if not matches:
             continue
         rest = line[matches[-1].end() :]
-        if len(rest) > 4 * MAX_ANSWER_CHARS:
+        if len(rest) > 4 * MAX_ANSWER_CHARS and _too_long(rest):
             return Extraction(None, "answer line", f"the stated answer is longer than {MAX_ANSWER_CHARS} characters")
         if not strip_math_delimiters(rest.strip(" :：*")) and idx + 1 < len(window):
             rest = window[idx + 1][1]  # "The final answer is:\n$$42$$"
         answer = _cut_statement(rest)
         answer = strip_math_delimiters(answer)
         if answer:
-            if len(answer) > MAX_ANSWER_CHARS:
+            if _too_long(answer):
                 return Extraction(None, "answer line", f"the stated answer is longer than {MAX_ANSWER_CHARS} characters")
             return Extraction(answer, "answer line", None)
     # "**Final Answer**" / "## Answer" on its own line, the answer on the next one
@@ -322,11 +371,22 @@ def extract_answer_statement(text: str) -> Extraction:
     m = re.fullmatch(r"(\*\*|__)(.+?)\1\.?", last)
     if m and len(m.group(2)) <= 200 and ("*" not in m.group(2)):
         return Extraction(strip_math_delimiters(m.group(2).strip().rstrip(".")), "bold line", None)
-    # the whole response is one short expression ("8", "$\frac12$"): it is the answer
+    # the whole response is one short expression ("8", "$\frac12$", "28 percent"): it is the answer
     if len(lines) == 1 and len(last) <= BARE_ANSWER_CHARS:
         bare = strip_math_delimiters(last.rstrip("."))
-        if bare and not _PROSE.search(re.sub(r"\\[a-zA-Z]+", " ", bare)):
+        if bare and (not _PROSE.search(re.sub(r"\\[a-zA-Z]+", " ", bare)) or _NUMBER_WORDS.fullmatch(bare)):
             return Extraction(bare, "bare answer", None)
+    if len(lines) == 1 and len(last) <= SHORT_RESPONSE_CHARS:
+        # the whole response is one math span, or one short sentence with one math span:
+        # "$\frac{1}{3} \text{meters}$", "Therefore $x \geq 5$ is the solution."
+        whole = last.strip().rstrip(".").strip()
+        if _WHOLE_SPAN.fullmatch(whole):
+            return Extraction(strip_math_delimiters(whole), "bare answer", None)
+        spans = _MATH_SPANS.findall(last)
+        if len(spans) == 1 and last.count("$") <= 4:
+            span = strip_math_delimiters(spans[0])
+            if span:
+                return Extraction(span, "sentence", None)
     return Extraction(None, None, "no final answer (no \\boxed{} and no 'Answer:' line at the end)")
 
 
@@ -345,16 +405,44 @@ def extract_answer(response: str) -> Extraction:
         return Extraction(None, None, "the <think> block is never closed: the response has no final answer")
     if len(text) > TAIL_CHARS:
         text = text[-TAIL_CHARS:]
-    text = clean_text(text)
+    text = undouble_backslashes(clean_text(text))
     if not text.strip():
         return Extraction(None, None, "empty response")
     if "\\boxed" in text or "\\fbox" in text:
         ex = extract_boxed(text)
         if ex.answer is not None or ex.problem != "not a box":
             if ex.answer is not None:
+                later = _later_final_answer(text, ex.answer)
+                if later is not None:
+                    return later
                 ans = strip_math_delimiters(ex.answer)
                 if not ans:
                     return Extraction(None, "boxed", "the \\boxed{} answer is empty")
                 return Extraction(ans, "boxed", None)
             return ex
     return extract_answer_statement(text)
+
+
+# "Final Answer: 6" / "**Answer:** 6" / "The final answer is 6" starting a line
+_FINAL_LINE = re.compile(
+    r"^[\s#*_>]*(?:(?:the\s+)?final\s+answer\s*(?:is\b|[:：])|answer\s*(?:\*\*|__)?\s*[:：]|final\s+answer[\s*_:：]*$)"
+    r"|\bfinal\s+answer\s*[:：]\s*the\s+final\s+answer\s+is\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _later_final_answer(text: str, boxed: str) -> Extraction | None:
+    """A "Final Answer: ..." line after the last box: the model changed its mind."""
+    start, cmd_len = _all_boxes_before(text, len(text))
+    if start < 0:
+        return None
+    _, end, _ = _box_at(text, start, cmd_len)
+    tail = text[end:]
+    if len(tail) > 4 * MAX_ANSWER_CHARS or not _FINAL_LINE.search(tail):
+        return None
+    ex = extract_answer_statement(tail)
+    if ex.answer is None or ex.method != "answer line" or ex.answer == strip_math_delimiters(boxed):
+        return None
+    if _PROSE.search(re.sub(r"\\[a-zA-Z]+|\\text\{[^{}]*\}", " ", ex.answer)):
+        return None  # "Final Answer: as boxed above": the box stands
+    return ex

@@ -80,7 +80,8 @@ class Equation:
 
 @dataclass(frozen=True)
 class Relation:
-    text: str
+    text: str  # squashed, for string comparison
+    raw: str = ""  # as normalised, for sympy
 
 
 @dataclass(frozen=True)
@@ -245,7 +246,8 @@ def _strip_wrappers(s: str) -> str:
     return s
 
 
-_TRAILING_PUNCT = re.compile(r"(?:\s|\\[,;:!]|[.;:,])+$")
+_TRAILING_PUNCT = re.compile(r"(?:\s|\\[,;:!]|[.;:,]|\\+(?=[\s.;:,]*$))+$")
+_LEADING_PUNCT = re.compile(r"^(?:\s|\\[,;:!]|[:=,;])+(?=\S)")
 _LEADING_SAYS = re.compile(
     r"^(?:(?:the\s+)?(?:final\s+)?answer\s*(?:is|:|=)\s*|so\s+|thus,?\s+|therefore,?\s+|hence,?\s+|approximately\s+|about\s+|≈\s*|\\approx\s*)",
     re.IGNORECASE,
@@ -291,10 +293,14 @@ def normalize(s: str) -> str:
     s = re.sub(r"\\text\{\s*([a-zA-Z])\s*\}", r"\1", s)  # \mathrm{i}, \text{e}
     s = re.sub(r"\\text\{([^{}a-zA-Z%]*\d[^{}a-zA-Z%]*)\}", r"\1", s)  # \text{5}, \text{(1, 2)}
     s = re.sub(r"\\text\{\s*(and|or|,)\s*\}", lambda m: "," if m.group(1) == "," else f" {m.group(1)} ", s)
+    if "or" in s:
+        s = re.sub(r"\)\s*or\s*\(", "), (", s)  # "(11,7)or(7,11)"
     s = _plain_math_to_latex(s)
     s = _fix_bare_args(s)
     s = re.sub(r"\s+", " ", s).strip()
     s = _TRAILING_PUNCT.sub("", s)
+    if s[:1] in ":=,;":
+        s = _LEADING_PUNCT.sub("", s)
     s = s.strip()
     return s
 
@@ -420,6 +426,19 @@ _SCI_RE = re.compile(
     r"^([+-]?)(\d+(?:\.\d*)?|\.\d+)\s*(?:\\times|\\cdot|\*|x)\s*10\s*\^\s*(?:\{\s*([+-]?\d+)\s*\}|([+-]?\d))$"
 )
 _E_RE = re.compile(r"^([+-]?)(\d+(?:\.\d*)?|\.\d+)[eE]([+-]?\d+)$")
+_REPEATING_RE = re.compile(r"^([+-]?)(\d*)\.(\d*)\\(?:overline|dot|bar)\s*(?:\{\s*(\d+)\s*\}|(\d))$")
+REPEATING_IN_TEXT = re.compile(r"(?<![\w.])(\d*)\.(\d*)\\(?:overline|dot|bar)\s*(?:\{\s*(\d+)\s*\}|(\d))")
+
+
+def repeating_value(whole: str, nonrep: str, rep: str) -> Fraction:
+    """``0.1\\overline{6}`` -> 1/6: the exact value of a repeating decimal."""
+    if len(whole) + len(nonrep) + len(rep) > MAX_DIGITS:
+        raise Unparseable("number too long")
+    full = int((whole or "0") + nonrep + rep)
+    head = int((whole or "0") + nonrep)
+    return Fraction(full - head, 10 ** len(nonrep) * (10 ** len(rep) - 1))
+
+
 _POW10_RE = re.compile(r"^([+-]?)10\s*\^\s*(?:\{\s*([+-]?\d+)\s*\}|(\d))$")
 
 
@@ -488,6 +507,10 @@ def parse_number(s: str) -> Number | None:
     m = _E_RE.match(s)
     if m:
         return _decimal(m.group(1), m.group(2), int(m.group(3)))
+    m = _REPEATING_RE.match(s)
+    if m:
+        v = repeating_value(m.group(2), m.group(3), m.group(4) or m.group(5))
+        return Number(-v if m.group(1) == "-" else v)
     m = _POW10_RE.match(s)
     if m:
         e = int(m.group(2) if m.group(2) is not None else m.group(3))
@@ -586,10 +609,10 @@ def strip_units(s: str) -> str:
         if not m or m.start() == 0:
             break
         cut = s[m.start() :]
-        inner = re.sub(r"^\s*\\(?:text|mbox)\{(.*)\}.*$", r"\1", cut.strip(), flags=re.S)
+        inner = re.sub(r"^\s*\\(?:text|mbox)\{([^{}]*)\}.*$", r"\1", cut.strip(), flags=re.S)
         if cut.strip().startswith(("\\text", "\\mbox")):
             # \text{...} after a number is a unit unless it holds math or "or"/"and"
-            if re.search(r"\d|\\|=|\bor\b|\band\b", inner):
+            if re.search(r"\d|\\|=|\bor\b|\band\b", re.sub(r"^\s*[a-zA-Z]{1,3}\s*\^\s*\{?\s*[23]\s*\}?\s*$", "m", inner)):
                 break
         elif not re.search(r"[\d})]$", s[: m.start()].rstrip()):
             break  # a plain unit word only follows a number: "5 cm", not "all real numbers"
@@ -629,8 +652,14 @@ def is_simple_lhs(lhs: str) -> bool:
     return bool(_SIMPLE_LHS.match(lhs.strip()))
 
 
+_TRIG = re.compile(r"\\(?:sin|cos|tan|sec|csc|cot)(?![a-zA-Z])")
+_DEGREE_ARG = re.compile(r"(\d+(?:\.\d+)?|\\frac\{\d+\}\{\d+\})\s*°")
+
+
 def _scalar(s: str) -> Scalar:
     s = s.strip()
+    if "°" in s and _TRIG.search(s):  # \sin 60^\circ: degrees inside a function are radians * pi/180
+        s = _DEGREE_ARG.sub(lambda m: "(" + m.group(1) + "\\cdot\\frac{\\pi}{180})", s)
     degree = "°" in s
     if degree:
         s = s.replace("°", "").strip()
@@ -681,6 +710,8 @@ def _inequality(s: str) -> Node | None:
     if len(toks) == 3:
         left, op, right = toks
         lhs_var, rhs_var = is_simple_lhs(left), is_simple_lhs(right)
+        if has_variables(right if lhs_var else left) is not False:
+            return None  # y > 2x + 1 is a region, not an interval
         if lhs_var and not rhs_var:
             var_left, bound = True, right
         elif rhs_var and not lhs_var:
@@ -764,6 +795,17 @@ def parse_structure(s: str, depth: int = 0) -> Node:
             if len(parts) > MAX_ITEMS:
                 raise Unparseable(f"more than {MAX_ITEMS} elements")
             return Seq("list", _flatten_pm(parse_structure(p, depth + 1) for p in parts))
+    # {2, 4, 6}: a set written with plain braces; {5} is a group
+    if s.startswith("{") and s.endswith("}") and _balanced_group(s, 0, "{", "}") == len(s) - 1:
+        inner = s[1:-1].strip()
+        items = [p.strip() for p in split_top(inner, (",", ";"))]
+        if len(items) > MAX_ITEMS:
+            raise Unparseable(f"more than {MAX_ITEMS} elements")
+        if not inner:
+            return Seq("set", ())
+        if len(items) > 1 and all(items):
+            return Seq("set", _flatten_pm(parse_structure(p, depth + 1) for p in items))
+        return parse_structure(inner, depth + 1)
     # one bracketed group: tuple, interval, set
     ob = _outer_bracket(s)
     if ob is not None:
@@ -790,11 +832,11 @@ def parse_structure(s: str, depth: int = 0) -> Node:
         if not lhs or not rhs:
             raise Unparseable("an equation with an empty side")
         if _REL_OPS.search(lhs) or _REL_OPS.search(rhs):
-            return Relation(squash(s))
+            return Relation(squash(s), s)
         return Equation(lhs, rhs)
     if _REL_OPS.search(s):
         iv = _inequality(s)
-        return iv if iv is not None else Relation(squash(s))
+        return iv if iv is not None else Relation(squash(s), s)
     words = text_words(s)
     if words is not None and not re.search(r"\d", re.sub(r"\\text\{[^{}]*\}", "", s)):
         if words in _EMPTY_WORDS:
@@ -888,11 +930,15 @@ def _log10_bound(e: Any, budget: list[int]) -> float:
             raise TooLarge("exponential too large to evaluate")
         return 0.44 * 10**x
     args = getattr(e, "args", ())
+    if isinstance(e, sympy.Add) and args:  # |a + b + ...| <= n * max: log10 grows by log10(n)
+        return max(_log10_bound(a, budget) for a in args) + math.log10(len(args))
     total = 0.0
     for a in args:
         total += _log10_bound(a, budget)
     if total > MAX_DIGITS * 40:
         raise TooLarge("expression too large to evaluate")
+    if isinstance(e, sympy.Mul):
+        return total  # log10 |a * b| = log10 |a| + log10 |b|
     return total + 1.0
 
 
@@ -948,10 +994,22 @@ def _parser_classes() -> tuple[Any, Any, Any]:
         except ImportError:
             _PARSER_CLASSES = (None, None, config)
             return _PARSER_CLASSES
+        import sympy
+
+        class _LLLatex2Sympy(_Latex2Sympy):  # type: ignore[misc, valid-type]
+            def parse_number(self, text: str) -> Any:
+                # digits become an Integer directly: sympy.Number(str) goes through
+                # parse_expr, which runs "from sympy import *" on every call (~2 ms)
+                t = text.replace(",", "")
+                if t.isdigit() and len(t) <= MAX_DIGITS:
+                    return sympy.Integer(int(t))
+                return super().parse_number(text)
+
+        _Latex2Sympy = _LLLatex2Sympy
         try:
             from antlr4 import PredictionMode
 
-            class _SLLLatex2Sympy(_Latex2Sympy):  # type: ignore[misc, valid-type]
+            class _SLLLatex2Sympy(_LLLatex2Sympy):  # type: ignore[misc, valid-type]
                 def create_parser(self, latex_str: str) -> Any:
                     parser = super().create_parser(latex_str)
                     parser._interp.predictionMode = PredictionMode.SLL
@@ -983,12 +1041,27 @@ def latex_to_sympy(t: str) -> Any:
     return slow(config=config).parse(t)
 
 
+# "x^{2}" makes the grammar's SLL prediction fail (the parse then takes 15-30 ms in full LL
+# mode); "(x)^{2}" is the same expression and parses in about 2 ms. Only after an operator
+# or an opening bracket: "\ln e^2" is ln(e^2), "\ln (e)^2" would be ln(e)^2.
+_POWER_BASE = re.compile(
+    r"(?:^|(?<=[\d+\-*/=(\[{,|])\s*)([a-zA-Z]|\\(?:pi|theta|alpha|beta|gamma|phi|varphi|omega|lambda|mu|sigma|tau|rho)(?![a-zA-Z]))(?=\s*\^)"
+)
+
+
+_FUNCTION_CMD = re.compile(r"\\(?:ln|log|lg|exp|sin|cos|tan|sec|csc|cot|arc\w+|sinh|cosh|tanh|operatorname)(?![a-zA-Z])")
+
+
 def _to_sympy(text: str) -> Any:
     import sympy
 
     t = text.replace("\\cdot", "\\cdot ").replace("\\times", "\\times ")
+    if "\\overline" in t or "\\dot" in t or "\\bar" in t:
+        t = REPEATING_IN_TEXT.sub(lambda m: "(" + str(repeating_value(m.group(1), m.group(2), m.group(3) or m.group(4))) + ")", t)
     t = _decimals_to_fractions(t)
     t = re.sub(r"\\text\{\s*\}", "", t)
+    if "^" in t and not _FUNCTION_CMD.search(t):  # "\ln 2x^2": leave function arguments alone
+        t = _POWER_BASE.sub(r"(\1)", t)
     expr = latex_to_sympy(t)
     if isinstance(expr, (list, tuple)):
         raise Unparseable("not a single expression")

@@ -56,7 +56,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prolong.core import Problem, Reason, Verdict
-from prolong.envs.math.extract import Extraction, clean_text, extract_answer, extract_boxed
+from prolong.envs.math.extract import Extraction, clean_text, extract_answer, extract_boxed, undouble_backslashes
 from prolong.envs.math.parse import (
     MAX_ITEMS,
     Equation,
@@ -208,7 +208,30 @@ def _const_equal(g: Any, a: Any, tol: Any) -> bool:
     scale = max(abs(vg[0]), abs(vg[1]), abs(va[0]), abs(va[1]))
     if scale == 0:
         return True
-    return bool(max(dre, dim) <= scale * sympy.Float(10) ** (-_REL_TOL_DIGITS))
+    if not bool(max(dre, dim) <= scale * sympy.Float(10) ** (-_REL_TOL_DIGITS)):
+        return False
+    return not _provably_nonzero(g2 - a2)
+
+
+def _provably_nonzero(d: Any) -> bool:
+    """``d`` evaluates to a nonzero number with real significant digits (sympy's adaptive
+    evalf raises its working precision where terms cancel): ``\\sqrt2 + 10^{-100}`` is
+    not ``\\sqrt2``, though the two agree to 45 digits. A difference that is exactly zero
+    but not simplified evaluates to ``0.e-120`` (no significant digit)."""
+    import sympy
+
+    if d == 0:
+        return False
+    try:
+        v = sympy.N(d, 15, maxn=400)
+    except Exception:  # noqa: BLE001
+        return False
+    for part in v.as_real_imag():
+        if isinstance(part, sympy.Float) and part != 0 and getattr(part, "_prec", 0) > 8:
+            return True
+        if part.is_Rational and part != 0:
+            return True
+    return False
 
 
 _INTEGER_NAMES = {"n", "k", "m", "j", "N", "K", "M"}
@@ -247,6 +270,16 @@ def _is_rational_function(e: Any) -> bool:
     return True
 
 
+def _is_polynomial(e: Any) -> bool:
+    """No division by anything but numbers (called on rational functions only)."""
+    import sympy
+
+    for node in sympy.preorder_traversal(e):
+        if isinstance(node, sympy.Pow) and node.exp.is_negative and node.base.free_symbols:
+            return False
+    return True
+
+
 def _values_at(e: Any, pts: list[dict[Any, Any]]) -> list[tuple[Any, Any] | None]:
     out = []
     for p in pts:
@@ -275,6 +308,8 @@ def _expr_equal(g: Any, a: Any) -> bool:
         return True
     if _is_rational_function(g) and _is_rational_function(a):
         try:
+            if _is_polynomial(g) and _is_polynomial(a):
+                return sympy.expand(g - a) == 0  # canonical: zero exactly when equal
             return sympy.cancel(sympy.together(g - a)) == 0
         except Exception:  # noqa: BLE001
             pass
@@ -322,8 +357,8 @@ def _proportional(d1: Any, d2: Any) -> bool:
     for x, y in zip(v1, v2):
         if x is None or y is None:
             continue
-        if (y[0] == 0 and y[1] == 0) or (x[0] == 0 and x[1] == 0):
-            if not ((y[0] == 0 and y[1] == 0) and (x[0] == 0 and x[1] == 0)):
+        if not (y[0] or y[1]) or not (x[0] or x[1]):  # a zero (sympy Floats never == 0)
+            if (y[0] or y[1]) or (x[0] or x[1]):
                 return False
             continue
         r = complex(x[0], x[1]) / complex(y[0], y[1])
@@ -439,8 +474,48 @@ def _vector(m: Matrix) -> tuple | None:
     return None
 
 
+_NAME = r"(?:[a-zA-Z](?:_\{?\w+\}?)?|\\[a-zA-Z]+(?:_\{?\w+\}?)?)"
+_TUPLE_LHS = re.compile(r"^\(\s*" + _NAME + r"(?:\s*,\s*" + _NAME + r")+\s*\)$")
+_CAP_NAME = r"(?:[A-Z]{1,4}(?:_\{?\w+\}?)?)"
+_LABEL_LHS = re.compile(
+    r"^(?:m\s*)?(?:\\angle\s*)?(?:[A-Z]{1,4}|\\overline\{[A-Z]{2,4}\})$|^[A-Z]{2,4}$|^\|[A-Z]{2,4}\|$"
+    r"|^" + _NAME + r"(?:\s*\+\s*" + _NAME + r")+$"  # m + n
+    r"|^" + _CAP_NAME + r"(?:\s*:\s*" + _CAP_NAME + r")+$"  # V_1 : V_2 (a ratio)
+    r"|^\\frac\{\s*" + _CAP_NAME + r"\s*\}\{\s*" + _CAP_NAME + r"\s*\}$"  # \frac{NO}{BO}
+    r"|^[A-Z]_\{?\w+\}?$"  # S_{ABC}
+)
+
+
+def _value_lhs(lhs: str, rhs: str) -> bool:
+    """``(a, b) = (5, 1)``, ``PQ = 7``, ``m + n = 17``, ``\\angle ABC = 30^\\circ``: a label
+    whose equation states a value (the right side has no variables)."""
+    lhs = lhs.strip()
+    if not (_TUPLE_LHS.match(lhs) or _LABEL_LHS.match(lhs)):
+        return False
+    return has_variables(rhs) is False
+
+
+def _labels_match(gl: str, al: str) -> bool:
+    if squash(gl) == squash(al):
+        return True
+    return bool(_TUPLE_LHS.match(gl.strip()) and _TUPLE_LHS.match(al.strip()) and gl.count(",") == al.count(","))
+
+
+def _is_relational(n: Node) -> bool:
+    return isinstance(n, Relation) or (_is_interval(n) and n.brackets[0] in "([" and n.brackets[1] in ")]")
+
+
 def _cmp(g: Node, a: Node, ctx: _Ctx) -> bool | None:
     """Is answer node ``a`` equivalent to gold node ``g``? None: undecided without sympy."""
+    if isinstance(g, Relation) or isinstance(a, Relation):
+        if isinstance(g, Relation) and isinstance(a, Relation) and g.text == a.text:
+            return True
+        if not (_is_relational(g) and _is_relational(a)):
+            return False
+        if not ctx.sympy:
+            raise _NeedSympy
+        ctx.used("sympy")
+        return _relations_equal(g, a)
     if isinstance(g, Text):
         ctx.used("text")
         if isinstance(a, Text):
@@ -449,16 +524,14 @@ def _cmp(g: Node, a: Node, ctx: _Ctx) -> bool | None:
             w = text_words(a.text)
             return w == g.words if w else False
         return False
-    if isinstance(g, Relation):
-        return isinstance(a, Relation) and g.text == a.text
     if isinstance(a, Equation) and not isinstance(g, Equation):
-        if not is_simple_lhs(a.lhs):
+        if not (is_simple_lhs(a.lhs) or _value_lhs(a.lhs, a.rhs)):
             return False
         a = parse_structure(a.rhs, 1)
     if isinstance(g, Equation):
         if isinstance(a, Equation):
             return _cmp_equation(g, a, ctx)
-        if is_simple_lhs(g.lhs):
+        if is_simple_lhs(g.lhs) or _value_lhs(g.lhs, g.rhs):
             return _cmp(parse_structure(g.rhs, 1), a, ctx)
         return False
     if isinstance(g, Matrix):
@@ -470,6 +543,10 @@ def _cmp(g: Node, a: Node, ctx: _Ctx) -> bool | None:
         if v is not None and isinstance(a, Seq) and a.kind != "set":
             return _ordered(v, a.items, ctx)
         return False
+    if isinstance(g, Union) or (isinstance(a, Union) and _is_interval(g)):
+        r = _cmp_interval_sets(g, a, ctx)
+        if r is not None:
+            return r
     if isinstance(g, Union):
         if isinstance(a, Union):
             return _unordered(g.items, a.items, ctx)
@@ -508,6 +585,10 @@ def _cmp(g: Node, a: Node, ctx: _Ctx) -> bool | None:
     return False
 
 
+# functions whose identities can make an expression in variables a constant (sin^2 x + cos^2 x)
+_IDENTITY_FUNCS = re.compile(r"\\(?:sin|cos|tan|sec|csc|cot|log|ln|exp|arcsin|arccos|arctan)(?![a-zA-Z])|e\^")
+
+
 def _cmp_scalar(g: Scalar, a: Scalar, ctx: _Ctx) -> bool | None:
     if squash(g.text) == squash(a.text):
         ctx.used("string")
@@ -528,7 +609,7 @@ def _cmp_scalar(g: Scalar, a: Scalar, ctx: _Ctx) -> bool | None:
         return False
     # a number never equals an expression in variables (x^2 + 1 is not 5)
     gv, av = has_variables(g.text), has_variables(a.text)
-    if gv is not None and av is not None and gv != av:
+    if gv is not None and av is not None and gv != av and not _IDENTITY_FUNCS.search(g.text if gv else a.text):
         ctx.used("structure")
         return False
     if not ctx.sympy:
@@ -544,6 +625,14 @@ def _cmp_equation(g: Equation, a: Equation, ctx: _Ctx) -> bool | None:
         return True
     if is_simple_lhs(g.lhs) and is_simple_lhs(a.lhs) and gl == al:
         return _cmp(parse_structure(g.rhs, 1), parse_structure(a.rhs, 1), ctx)
+    g_value, a_value = _value_lhs(g.lhs, g.rhs), _value_lhs(a.lhs, a.rhs)
+    if g_value or a_value:
+        if g_value and a_value and not _labels_match(g.lhs, a.lhs):
+            return False  # PQ = 7 is not RS = 7
+        if (g_value or is_simple_lhs(g.lhs)) and (a_value or is_simple_lhs(a.lhs)):
+            if g_value != a_value:
+                return False  # x = 7 is not PQ = 7
+            return _cmp(parse_structure(g.rhs, 1), parse_structure(a.rhs, 1), ctx)
     if not ctx.sympy:
         raise _NeedSympy
     ctx.used("sympy")
@@ -554,6 +643,216 @@ def _cmp_equation(g: Equation, a: Equation, ctx: _Ctx) -> bool | None:
     return _proportional(d1, d2)
 
 
+# --------------------------------------------------------------------------- intervals, relations
+
+_INF = float("inf")
+
+
+def _endpoint(n: Node) -> Any:
+    """An interval endpoint as an exact Fraction or +-inf; None when it needs sympy."""
+    if not isinstance(n, Scalar) or n.percent or n.degree:
+        return None
+    t = n.text.replace(" ", "")
+    if t in ("\\infty", "+\\infty", "\\infinity", "\\inf"):
+        return _INF
+    if t in ("-\\infty", "-\\infinity", "-\\inf"):
+        return -_INF
+    try:
+        num = parse_number(n.text)
+    except Unparseable:
+        return None
+    return num.value if num is not None else None
+
+
+def _interval_list(n: Node) -> list[tuple[Any, Any, bool, bool]] | None:
+    items = n.items if isinstance(n, Union) else (n,)
+    out = []
+    for it in items:
+        if not (_is_interval(it) and it.brackets[0] in "([" and it.brackets[1] in ")]"):
+            return None
+        lo, hi = _endpoint(it.items[0]), _endpoint(it.items[1])
+        if lo is None or hi is None:
+            return None
+        out.append((lo, hi, it.brackets[0] == "[", it.brackets[1] == "]"))
+    return out
+
+
+def _merge(ivs: list[tuple[Any, Any, bool, bool]]) -> list[tuple[Any, Any, bool, bool]]:
+    """The disjoint union of intervals, sorted; empty intervals dropped."""
+    ivs = [iv for iv in ivs if iv[0] < iv[1] or (iv[0] == iv[1] and iv[2] and iv[3])]
+    ivs.sort(key=lambda iv: (iv[0], not iv[2]))
+    out: list[tuple[Any, Any, bool, bool]] = []
+    for lo, hi, lc, hc in ivs:
+        if out:
+            plo, phi, plc, phc = out[-1]
+            if lo < phi or (lo == phi and (phc or lc)):
+                if hi > phi or (hi == phi and hc):
+                    out[-1] = (plo, hi, plc, hc if hi > phi else (phc or hc))
+                continue
+        out.append((lo, hi, lc, hc))
+    return out
+
+
+def _cmp_interval_sets(g: Node, a: Node, ctx: _Ctx) -> bool | None:
+    """Unions of intervals as sets of numbers: ``[-2, 1) \\cup [1, 5]`` is ``[-2, 5]``.
+    None when the sides are not both unions of intervals with plain-number endpoints."""
+    if not ((isinstance(g, Union) or _is_interval(g)) and (isinstance(a, Union) or _is_interval(a))):
+        return None
+    if isinstance(g, Seq) and isinstance(a, Seq):
+        return None  # two plain intervals (or points): the usual comparison
+    gi, ai = _interval_list(g), _interval_list(a)
+    if gi is None or ai is None:
+        if not all(_is_interval(x) for x in (g.items if isinstance(g, Union) else (g,))) or not all(
+            _is_interval(x) for x in (a.items if isinstance(a, Union) else (a,))
+        ):
+            return None
+        if not ctx.sympy:
+            raise _NeedSympy
+        ctx.used("sympy")
+        return _sympy_sets_equal(g, a)
+    ctx.used("structure")
+    return _merge(gi) == _merge(ai)
+
+
+def _sympy_sets_equal(g: Node, a: Node) -> bool | None:
+    """Unions of intervals with endpoints such as ``\\sqrt2``, as sympy sets."""
+    import sympy
+
+    def as_set(n: Node) -> Any:
+        parts = []
+        for it in n.items if isinstance(n, Union) else (n,):
+            if it.brackets[0] not in "([" or it.brackets[1] not in ")]":
+                raise Unparseable("not an interval")
+            lo, hi, lc, hc = _interval_bounds(it)
+            if lo.free_symbols or hi.free_symbols:
+                raise Unparseable("an interval with variables")
+            parts.append(sympy.Interval(lo, hi, not lc, not hc))
+        return sympy.Union(*parts)
+
+    try:
+        sg, sa = as_set(g), as_set(a)
+    except Unparseable:
+        return None
+    if sg == sa:
+        return True
+    try:
+        return bool(sympy.Complement(sg, sa) == sympy.S.EmptySet and sympy.Complement(sa, sg) == sympy.S.EmptySet)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+_REL_SPLIT = re.compile(r"(\\le|\\ge|<|>)(?![a-zA-Z])")
+
+
+def _relation_sympy(n: Node) -> tuple[Any, bool] | None:
+    """``lhs < rhs`` as (d, strict) meaning d > 0 (or d >= 0); None if not one relation."""
+    parts = [p.strip() for p in _REL_SPLIT.split(n.raw or n.text)]
+    if len(parts) != 3 or not parts[0] or not parts[2]:
+        return None
+    left, op, right = parts
+    lhs, rhs = to_sympy(left), to_sympy(right)
+    d = rhs - lhs if op in ("<", "\\le") else lhs - rhs
+    return d, op in ("<", ">")
+
+
+def _interval_bounds(n: Node) -> tuple[Any, Any, bool, bool]:
+    import sympy
+
+    def side(x: Node) -> Any:
+        if not isinstance(x, Scalar):
+            raise Unparseable("not an interval")
+        t = x.text.replace(" ", "")
+        if t in ("\\infty", "+\\infty"):
+            return sympy.oo
+        if t == "-\\infty":
+            return -sympy.oo
+        return to_sympy(x.text)
+
+    return side(n.items[0]), side(n.items[1]), n.brackets[0] == "[", n.brackets[1] == "]"
+
+
+def _relation_as_interval(n: Relation) -> tuple[Any, Any, bool, bool] | None:
+    """A relation linear in one variable as an interval: ``-2y < 4`` is ``(-2, \\infty)``."""
+    import sympy
+
+    rel = _relation_sympy(n)
+    if rel is None:
+        return None
+    d, strict = rel
+    syms = d.free_symbols
+    if len(syms) != 1:
+        return None
+    (v,) = syms
+    poly = sympy.Poly(sympy.expand(d), v) if sympy.expand(d).is_polynomial(v) else None
+    if poly is None or poly.degree() != 1:
+        return None
+    c, k = poly.all_coeffs()
+    if c.free_symbols or k.free_symbols or c == 0 or not c.is_real:
+        return None
+    root = -k / c
+    if c > 0:  # v > root
+        return root, sympy.oo, not strict, False
+    return -sympy.oo, root, False, not strict
+
+
+def _positive_multiple(d1: Any, d2: Any) -> bool:
+    """``d1 = k * d2`` for a constant k > 0."""
+    import sympy
+
+    if d1 == d2:
+        return True
+    symbols = sorted(d1.free_symbols | d2.free_symbols, key=str)
+    if not symbols:
+        return False
+    pts = _points(symbols, 6)
+    v1, v2 = _values_at(d1, pts), _values_at(d2, pts)
+    ratio = None
+    seen = 0
+    for x, y in zip(v1, v2):
+        if x is None or y is None or x[1] or y[1]:
+            return False
+        if not x[0] or not y[0]:
+            if x[0] or y[0]:
+                return False
+            continue
+        r = x[0] / y[0]
+        if ratio is None:
+            ratio = r
+        elif abs(r - ratio) > sympy.Float("1e-20") * max(1, abs(ratio)):
+            return False
+        seen += 1
+    return seen >= 3 and ratio is not None and ratio > 0
+
+
+def _relations_equal(g: Node, a: Node) -> bool:
+    """Inequalities equal after rearranging or multiplying by a negative number, and a
+    one-variable linear inequality against the interval it describes."""
+    if isinstance(g, Relation) and isinstance(a, Relation):
+        rg, ra = _relation_sympy(g), _relation_sympy(a)
+        if rg is not None and ra is not None:
+            if rg[1] != ra[1]:
+                return False
+            if _positive_multiple(rg[0], ra[0]):
+                return True
+    gi = _relation_as_interval(g) if isinstance(g, Relation) else _interval_bounds(g)
+    ai = _relation_as_interval(a) if isinstance(a, Relation) else _interval_bounds(a)
+    if gi is None or ai is None:
+        return False
+    if gi[2:] != ai[2:]:
+        return False
+    return all(_bound_equal(x, y) for x, y in zip(gi[:2], ai[:2]))
+
+
+def _bound_equal(x: Any, y: Any) -> bool:
+    import sympy
+
+    if x == y:
+        return True
+    if x.has(sympy.oo, -sympy.oo) or y.has(sympy.oo, -sympy.oo):
+        return False
+    return _const_equal(x, y, None)
+
+
 # --------------------------------------------------------------------------- judge
 
 
@@ -562,18 +861,7 @@ class InvalidGold(ValueError):
 
 
 _MAX_GOLD_INT_BITS = int(MAX_GOLD_CHARS * 3.3219)  # an integer of about MAX_GOLD_CHARS digits
-_BACKSLASHES = re.compile(r"\\+")
 _DOUBLED_COMMAND = re.compile(r"\\\\[a-zA-Z]")
-
-
-def _undouble_backslashes(s: str) -> str:
-    """``\\\\frac{1}{2}`` -> ``\\frac{1}{2}`` when every backslash of ``s`` is doubled and
-    one of them starts a command (LaTeX escaped twice on its way into a data file)."""
-    if "\\\\" not in s or not _DOUBLED_COMMAND.search(s):
-        return s
-    if any(len(run) % 2 for run in _BACKSLASHES.findall(s)):
-        return s  # a single backslash somewhere: \\ is LaTeX's line break (matrices)
-    return s.replace("\\\\", "\\")
 
 
 def parse_gold(answer: Any) -> str:
@@ -616,7 +904,7 @@ def parse_gold(answer: Any) -> str:
     s = answer.strip()
     if not s:
         raise InvalidGold("the gold answer is empty")
-    s = _undouble_backslashes(s)
+    s = undouble_backslashes(s)
     if "\\boxed" in s or "\\fbox" in s:  # a solution, or "\boxed{1}\boxed{2}"
         boxed = extract_boxed(clean_text(s)).answer
         if boxed:
@@ -632,6 +920,24 @@ def gold_text(answer: Any) -> str | None:
         return None
 
 
+_DOUBLED_NOTE = (
+    "the {side} has doubled backslashes ({example}): LaTeX escaped twice on its way here? "
+    "undo the extra escaping (json.loads once more) before scoring"
+)
+
+
+def _loud_doubling(j: Judgement, gold: str, answer: str) -> Judgement:
+    """A wrong verdict on text that still has ``\\\\frac``-style doubled commands says so."""
+    if j.correct is not False:
+        return j
+    for side, text in (("answer", answer), ("gold answer", gold)):
+        m = _DOUBLED_COMMAND.search(text)
+        if m and not re.match(r"\\\\(?:hline|begin|end)", text[m.start() :]):
+            note = _DOUBLED_NOTE.format(side=side, example=text[m.start() : m.start() + 8])
+            return Judgement(False, j.path, f"{note}; {j.note}" if j.note else note, j.reason)
+    return j
+
+
 def judge(gold: str, answer: str, *, use_sympy: bool = True) -> Judgement:
     """Compare an extracted answer with a gold answer (both strings).
 
@@ -640,11 +946,14 @@ def judge(gold: str, answer: str, *, use_sympy: bool = True) -> Judgement:
     Never raises: an unexpected error is a wrong answer with reason ``verifier error``.
     """
     try:
-        return _judge(gold, answer, use_sympy)
+        return _loud_doubling(_judge(gold, answer, use_sympy), gold, answer)
     except RecursionError:
         return Judgement(False, "parse", "answer nested too deeply", Reason.UNPARSEABLE)
     except Exception as e:  # noqa: BLE001 - hostile text must not crash the caller
         return Judgement(False, "parse", f"{type(e).__name__}: {str(e)[:200]}", Reason.ERROR)
+
+
+_DIGITS = re.compile(r"[+-]?\d+")
 
 
 def _judge(gold: str, answer: str, use_sympy: bool) -> Judgement:
@@ -657,10 +966,17 @@ def _judge(gold: str, answer: str, use_sympy: bool) -> Judgement:
             f"the gold answer is {len(gold)} characters long (more than {MAX_GOLD_CHARS}): only the identical text matches it",
             Reason.INVALID_ANSWER,
         )
+    g0, a0 = gold.strip(), answer.strip()
+    if _DIGITS.fullmatch(g0) and _DIGITS.fullmatch(a0):  # integers, however long: compare the digits
+        gneg, aneg = g0.startswith("-"), a0.startswith("-")
+        gd, ad = g0.lstrip("+-").lstrip("0") or "0", a0.lstrip("+-").lstrip("0") or "0"
+        return Judgement(gd == ad and (gneg == aneg or gd == "0"), "numeric")
     try:
         g = normalize(gold)
     except Exception as e:  # noqa: BLE001 - never crash on hostile text
         return Judgement(False, "parse", f"the gold answer could not be normalised: {type(e).__name__}", Reason.INVALID_ANSWER)
+    answer = undouble_backslashes(answer)
+    gold = undouble_backslashes(gold)
     try:
         a = normalize(answer)
     except Exception as e:  # noqa: BLE001 - never crash on hostile text
@@ -717,13 +1033,24 @@ def _judge_in_worker(gold: str, answer: str) -> tuple:
     return judge(gold, answer, use_sympy=True).as_tuple()
 
 
+# Answers of common shapes: parsing them once starts filling the ANTLR parser's prediction
+# cache (its DFA), which every forked worker inherits (a cold parser takes several times
+# longer per expression). Kept short: it runs before the first sympy comparison.
+_PRIME_PAIRS = (
+    ("\\frac{\\sqrt{3}}{2}", "\\sqrt{3}/2"),
+    ("x^2+1", "1+x^2"),
+    ("3x^{2}-2x+1", "(x-1)(3x+1)+2"),
+)
+
+
 def _prime() -> None:
-    """Import sympy and latex2sympy and parse two tiny expressions (fills the parser's caches)."""
-    try:
-        judge("\\frac{\\sqrt{3}}{2}", "\\sqrt{3}/2", use_sympy=True)
-        judge("x^2+1", "1+x^2", use_sympy=True)
-    except Exception:  # noqa: BLE001
-        pass
+    """Import sympy and latex2sympy and parse answers of the common shapes (fills the
+    parser's caches before workers are forked)."""
+    for g, a in _PRIME_PAIRS:
+        try:
+            judge(g, a, use_sympy=True)
+        except Exception:  # noqa: BLE001
+            pass
 
 
 # Workers are forked on Linux: the caller's script is not imported again in a
