@@ -324,3 +324,276 @@ def test_a_streamed_body_over_the_limit_is_413_too(server):
 
     r = httpx.post(f"{server}/verify", content=chunks(), headers={"content-type": "application/json"}, timeout=30)
     assert r.status_code == 413 and "over the limit of 1048576 bytes" in r.json()["error"]
+
+
+# --- the API schema --------------------------------------------------------------------
+
+
+def test_openapi_schema_and_docs_page(server):
+    r = httpx.get(f"{server}/openapi.json", timeout=10)
+    assert r.status_code == 200, r.text
+    schema = r.json()
+    assert "/verify" in schema["paths"] and "post" in schema["paths"]["/verify"]
+    assert "VerifyRequest" in json.dumps(schema["components"])
+    r = httpx.get(f"{server}/docs", timeout=10)
+    assert r.status_code == 200 and "openapi.json" in r.text
+
+
+# --- scheduling: each item on its own ---------------------------------------------------
+
+
+def test_stuck_items_cost_their_own_deadline_not_their_neighbours(server):
+    """Two hanging items and four honest ones in one request, two workers, --timeout 2:
+    the hangs hold both workers for 2 s, then the honest items run at once (never a
+    second 2 s behind a hang queued in the same slot)."""
+    items = [{"domain": "srv_add", "response": "hang", "answer": "1"}] * 2
+    items += [{"domain": "srv_add", "response": "1", "answer": "1"}] * 4
+    t0 = time.monotonic()
+    results = post(server, {"items": items}).json()["results"]
+    dt = time.monotonic() - t0
+    assert [r["reason"] for r in results[:2]] == ["verifier timeout"] * 2
+    assert [r["reward"] for r in results[2:]] == [1.0] * 4
+    assert dt < 3.5, f"{dt:.1f} s"
+
+
+def test_an_honest_request_does_not_wait_for_a_stuck_one(server):
+    box = {}
+    stuck = threading.Thread(target=lambda: box.update(r=post(server, {"items": [{"domain": "srv_add", "response": "hang", "answer": "1"}]})))
+    stuck.start()
+    time.sleep(0.5)  # the hang holds one worker now
+    t0 = time.monotonic()
+    r = post(server, {"items": [{"domain": "srv_add", "response": "1", "answer": "1"}] * 16})
+    dt = time.monotonic() - t0
+    stuck.join(30)
+    assert [x["reward"] for x in r.json()["results"]] == [1.0] * 16
+    assert dt < 1.2, f"{dt:.1f} s behind a stuck item"
+    assert box["r"].json()["results"][0]["reason"] == "verifier timeout"
+
+
+def test_a_code_item_that_never_stops_answers_within_the_server_timeout(server):
+    stuck = "```python\nwhile True:\n    pass\n```"
+    tests = {"inputs": ["1\n", "2\n", "3\n"], "outputs": ["1\n", "2\n", "3\n"]}
+    t0 = time.monotonic()
+    r = post(server, {"items": [{"domain": "code", "response": stuck, "answer": tests}]})
+    dt = time.monotonic() - t0
+    assert r.status_code == 200 and r.json()["results"][0]["reward"] == 0.0
+    # --timeout 2 plus the grace a verifier in a thread gets; the code sandbox alone would take 6 s a test
+    assert dt < 2 + 2 + 1.5, f"{dt:.1f} s"
+
+
+def test_a_crash_is_reported_without_the_hosts_traceback(server):
+    (res,) = post(server, {"items": [{"domain": "srv_add", "response": "crash", "answer": "1"}]}).json()["results"]
+    assert res["error"] == "RuntimeError: verifier bug on purpose"
+    assert "File " not in res["error"] and "/" not in res["error"]
+
+
+# --- limits, auth, slow clients ---------------------------------------------------------
+
+API_KEY = "s3cret-key-for-tests-0123456789"
+
+
+def start_server(args, env=None):
+    cmd = [sys.executable, "-m", "prolong.cli", "serve", "--host", "127.0.0.1", "--port", "0", *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, **(env or {})))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        ready, _, _ = select.select([proc.stdout], [], [], 1.0)
+        if ready:
+            m = re.search(r"ready on (http://127\.0\.0\.1:\d+)", proc.stdout.readline())
+            if m:
+                return proc, m.group(1)
+    proc.kill()
+    pytest.fail(f"server did not start: {proc.stderr.read()[-3000:]}")
+
+
+def stop_server(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="module")
+def guarded(tasks_file, tmp_path_factory):
+    key_file = tmp_path_factory.mktemp("key") / "key"
+    key_file.write_text(API_KEY + "\n")
+    key_file.chmod(0o600)
+    proc, url = start_server(
+        ["--workers", "1", "--timeout", "2", "--import", tasks_file, "--max-items", "16", "--max-pending", "4",
+         "--read-timeout", "1", "--api-key-file", str(key_file)]
+    )  # fmt: skip
+    yield url
+    stop_server(proc)
+
+
+def authed(key=API_KEY):
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_a_request_larger_than_max_pending_is_413_even_on_an_idle_server(guarded):
+    item = {"domain": "srv_add", "response": "1", "answer": "1"}
+    r = post(guarded, {"items": [item] * 5}, headers=authed())
+    assert r.status_code == 413 and "at most 4 items may wait at once (--max-pending)" in r.json()["error"]
+    r = post(guarded, {"items": [item] * 4}, headers=authed())
+    assert r.status_code == 200 and [x["reward"] for x in r.json()["results"]] == [1.0] * 4
+
+
+@pytest.mark.parametrize("path", ["/verify", "/envs", "/metrics", "/openapi.json", "/docs", "/nothing"])
+def test_every_endpoint_but_health_needs_the_key(guarded, path):
+    method = httpx.post if path == "/verify" else httpx.get
+    kw = {"json": {"items": [{"domain": "srv_add", "response": "1", "answer": "1"}]}} if path == "/verify" else {}
+    for headers in ({}, authed("wrong"), {"Authorization": API_KEY}, {"X-Prolong-Key": API_KEY[:-1]}):
+        r = method(f"{guarded}{path}", headers=headers, timeout=10, **kw)
+        assert r.status_code == 401 and "API key" in r.json()["error"], (headers, r.text)
+    for headers in (authed(), {"X-Prolong-Key": API_KEY}, {"authorization": f"bearer {API_KEY}"}):
+        r = method(f"{guarded}{path}", headers=headers, timeout=10, **kw)
+        assert r.status_code == (404 if path == "/nothing" else 200), (headers, r.text)
+    assert httpx.get(f"{guarded}/health", timeout=10).json()["status"] == "ok"
+
+
+def _raw(url, data, wait):
+    """Send raw bytes, then read until the server closes; (bytes read, seconds to close)."""
+    import socket
+
+    host, port = url.rsplit("//", 1)[1].split(":")
+    s = socket.create_connection((host, int(port)), timeout=wait)
+    t0 = time.monotonic()
+    try:
+        if data:
+            s.sendall(data)
+        got = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return got, time.monotonic() - t0
+            got += chunk
+    except socket.timeout:
+        return got, None  # still open
+    finally:
+        s.close()
+
+
+def test_a_client_that_never_sends_its_body_is_dropped(guarded):
+    head = (
+        f"POST /verify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {API_KEY}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"items\": "
+    ).encode()
+    got, closed_after = _raw(guarded, head, wait=10)
+    assert closed_after is not None and closed_after < 4, "the connection was held open"
+    assert got.startswith(b"HTTP/1.1 408") and b"--read-timeout" in got
+
+
+@pytest.mark.parametrize("data", [b"", b"POST /verify HTTP/1.1\r\nHost: x\r\nContent-Le"])
+def test_a_client_that_never_finishes_its_headers_is_dropped(guarded, data):
+    got, closed_after = _raw(guarded, data, wait=10)
+    assert closed_after is not None and closed_after < 4, "the connection was held open"
+    assert got == b""
+    assert httpx.get(f"{guarded}/health", timeout=10).status_code == 200
+
+
+def test_serve_refuses_a_public_address_without_a_key(capsys, monkeypatch):
+    monkeypatch.delenv("PROLONG_API_KEY", raising=False)
+    assert serve_main(["--host", "0.0.0.0", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "refusing to serve on 0.0.0.0 without an API key" in err and "--insecure-no-auth" in err
+    monkeypatch.setenv("PROLONG_API_KEY", "  ")
+    assert serve_main(["--port", "0"]) == 2
+    assert "PROLONG_API_KEY is set but empty" in capsys.readouterr().err
+    assert serve_main(["--port", "0", "--api-key-file", "/nonexistent/key"]) == 2
+    assert "cannot read it" in capsys.readouterr().err
+
+
+# --- shutdown -----------------------------------------------------------------------------
+
+
+def _proc_table():
+    table = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                table[int(d)] = (int(fields[1]), fields[0])
+            except (OSError, IndexError, ValueError):
+                pass
+    return table
+
+
+def _descendants(pid):
+    table, out, todo = _proc_table(), [], [pid]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, (ppid, _) in table.items() if ppid == p]
+        out += kids
+        todo += kids
+    return out
+
+
+def _alive(pids):
+    table = _proc_table()
+    return [p for p in pids if p in table and table[p][1] not in ("Z", "X")]
+
+
+def _port_free(port, seconds):
+    import socket
+
+    end = time.monotonic() + seconds
+    while True:
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            s.listen()
+            return True
+        except OSError:
+            if time.monotonic() > end:
+                return False
+            time.sleep(0.05)
+        finally:
+            s.close()
+
+
+@pytest.mark.skipif(not MATH, reason="prolong.envs.math (the math domain) is not built yet")
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
+def test_a_stopped_server_leaves_no_process_and_frees_its_port(tasks_file, sig):
+    import signal
+
+    proc, url = start_server(["--workers", "2", "--timeout", "1", "--import", tasks_file])
+    pids = []
+    try:
+        r = post(url, {"items": [
+            {"domain": "math", "response": "\\boxed{(x+1)^2}", "answer": "x^2+2x+1"},  # needs the sympy stage
+            {"domain": "srv_add", "response": "2", "answer": "2"},
+            {"domain": "srv_add", "response": "hang", "answer": "2"},  # a worker killed and replaced
+        ]})  # fmt: skip
+        assert [x["correct"] for x in r.json()["results"]] == [True, True, False]
+        assert r.json()["results"][0]["details"]["path"] == "sympy"
+        pids = _descendants(proc.pid)
+        assert len(pids) >= 2, pids
+        in_flight = {}
+        if sig == "SIGTERM":  # a request under way when the signal comes still gets its answer
+            hang = {"items": [{"domain": "srv_add", "response": "hang", "answer": "2"}]}
+            client = threading.Thread(target=lambda: in_flight.update(r=post(url, hang)))
+            client.start()
+            time.sleep(0.3)
+        t0 = time.monotonic()
+        os.kill(proc.pid, getattr(signal, sig))
+        proc.wait(timeout=20)
+        if sig == "SIGTERM":
+            client.join(10)
+            assert in_flight["r"].status_code == 200
+            assert in_flight["r"].json()["results"][0]["reason"] == "verifier timeout"
+        end = time.monotonic() + 3
+        while _alive(pids) and time.monotonic() < end:
+            time.sleep(0.02)
+        assert not _alive(pids), f"{len(_alive(pids))} processes outlived the server"
+        # SIGKILL: the workers go at once; SIGTERM: after the request in flight (--timeout 1)
+        assert time.monotonic() - t0 < (2.0 if sig == "SIGKILL" else 3.0)
+        assert _port_free(int(url.rsplit(":", 1)[1]), 2.0), "the port is still taken"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for p in _alive(pids):  # what this test started, should it fail
+            os.kill(p, signal.SIGKILL)

@@ -1,6 +1,7 @@
 """``prolong serve``: an HTTP reward server (FastAPI + uvicorn).
 
     prolong serve [--host 127.0.0.1] [--port 8000] [--workers N] [--import my_tasks.py]
+                  [--api-key-file FILE] [--timeout 30] [--read-timeout 30]
 
 Endpoints:
 
@@ -15,19 +16,34 @@ Endpoints:
 * ``GET /envs``: the registered envs and domains. ``GET /health``: ``{"status": "ok", ...}``.
 * ``GET /metrics``: Prometheus text format (requests by path and status, items by
   domain and outcome, request and item latency histograms, items in flight).
+* ``GET /openapi.json`` and ``GET /docs``: the API schema and its browsable page.
 
 Requests that are wrong get a 4xx whose ``error`` says what is wrong: 422 for a
 malformed body, a missing or mistyped field, an unknown env or domain; 413 for a body
 over ``--max-body-mb`` (default 64 MiB), more than ``--max-items`` items (default
-4096) or a response over ``--max-response-chars`` (default 1,000,000 characters);
-503 when more than ``--max-pending`` items (default 65536) are already waiting.
+4096) or ``--max-pending`` items, or a response over ``--max-response-chars``
+(default 1,000,000 characters); 503 when other requests' items already fill
+``--max-pending`` (default 65536); 408 (and the connection closed) when a request's
+body does not arrive within ``--read-timeout`` seconds (a connection that does not
+send a request's headers in that time is closed); 401 when an API key is set
+(``--api-key-file`` or ``PROLONG_API_KEY``) and the request does not carry it as
+``Authorization: Bearer <key>`` or ``X-Prolong-Key: <key>`` (``/health`` is open).
 
-Verification never runs in the event loop: items go to ``--workers`` worker processes
-(one :class:`prolong.pool.WorkerPool` of one process each, so a stuck item holds one
-worker, not the batch), driven from a thread pool; verifiers with their own
-``verify_batch`` (the code sandbox) run from a thread. ``--import`` loads modules or
-``.py`` files that register tasks (``prolong.register_task``) in the server and in
-every worker.
+Verification never runs in the event loop. Items go, each on its own, to one
+:class:`prolong.pool.WorkerPool` of ``--workers`` processes: an item waits only for a
+free worker, never behind a stuck one, and a stuck item costs its own ``--timeout``
+(its worker is killed and replaced). A verifier whose ``verify_batch`` takes a
+``deadline`` (the code sandbox, which has its own sandboxed workers) gets each
+request's items as one batch with ``deadline=--timeout``, from a thread; the server
+answers such items with a timeout verdict if the batch is not done ``--timeout``
+(plus a short grace) after it started.
+``--import`` loads modules or ``.py`` files that register tasks (``prolong.register_task``)
+in the server and in every worker.
+
+On SIGTERM or SIGINT the server stops accepting, lets the requests in flight finish
+(at most ``--timeout`` plus a few seconds), stops every worker process and frees its
+port. Workers die with the server even when it is SIGKILLed (see :mod:`prolong.pool`).
+docs/security.md is the threat model.
 """
 
 from __future__ import annotations
@@ -35,15 +51,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import hmac
 import importlib
 import importlib.util
+import inspect
+import ipaddress
 import json
+import logging
 import os
 import socket
+import stat
 import sys
-import threading
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -53,7 +73,7 @@ from typing import Any, Optional
 from pydantic import BaseModel, ConfigDict, StrictStr
 
 from prolong.core import Problem, Reason, Verdict, as_verdict, coerce_problem, get_verifier, list_verifiers
-from prolong.pool import CallError, CallTimeout, WorkerPool, cpu_count
+from prolong.pool import CallError, CallTimeout, WorkerPool, close_all_pools, cpu_count
 
 __all__ = ["ServerConfig", "create_app", "main", "load_imports"]
 
@@ -62,6 +82,14 @@ DEFAULT_MAX_ITEMS = 4096
 DEFAULT_MAX_RESPONSE_CHARS = 1_000_000
 DEFAULT_MAX_PENDING = 65536
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_READ_TIMEOUT = 30.0
+#: Seconds a verifier that runs in a thread gets past ``--timeout`` (its own deadline)
+#: before the server answers its items as timeouts.
+THREAD_GRACE = 2.0
+#: The environment variable that holds the API key when no ``--api-key-file`` is given.
+API_KEY_ENV = "PROLONG_API_KEY"
+
+log = logging.getLogger("prolong.serve")
 
 
 @dataclass
@@ -76,6 +104,8 @@ class ServerConfig:
     max_pending: int = DEFAULT_MAX_PENDING
     imports: tuple[str, ...] = ()
     memory_limit_mb: int | None = field(default_factory=lambda: int(os.environ.get("PROLONG_WORKER_MEMORY_MB", "4096")))
+    read_timeout: float = DEFAULT_READ_TIMEOUT  # seconds for a request's headers, and for its body
+    api_key: str | None = field(default=None, repr=False)  # when set, required on every endpoint but /health
 
 
 # --------------------------------------------------------------------------- user modules
@@ -123,177 +153,202 @@ def _worker_init(imports: tuple[str, ...]) -> None:
     load_imports(imports)
 
 
-def _verify_item(domain: str, response: str, answer: Any, problem: Problem | None) -> dict[str, Any]:
-    return as_verdict(get_verifier(domain)(response, answer, problem)).to_dict()
+def _verify_item(domain: str, response: str, answer: Any, problem: Problem | None) -> tuple[dict[str, Any], float]:
+    t0 = time.perf_counter()
+    out = as_verdict(get_verifier(domain)(response, answer, problem)).to_dict()
+    return out, time.perf_counter() - t0
 
 
 def _ready() -> bool:
     return True
 
 
+def _preload() -> None:
+    """Import, in the server, what verifiers import on first use (sympy and its LaTeX
+    parser for math), before the workers fork from it: every worker, and the replacement
+    of a killed one, starts warm instead of spending an item's deadline on imports."""
+    try:
+        from prolong.envs.math.verify import answers_match
+
+        answers_match("x^2+1", "1+x^2")  # in-process: imports sympy, fills the parser's caches
+    except Exception:  # noqa: BLE001 - only a speed-up
+        pass
+
+
+def _short_error(text: str) -> str:
+    """What a client sees of a verifier's crash: the exception line, not the traceback
+    (whose file paths describe the host). The operator's log has the whole of it."""
+    lines = [ln.strip() for ln in str(text).strip().splitlines() if ln.strip()]
+    last = lines[-1] if lines else "unknown error"
+    return last[:500]
+
+
+def _exception_text(e: BaseException) -> str:
+    return f"{type(e).__name__}: {e}"
+
+
 # --------------------------------------------------------------------------- verification
 
 
-@dataclass
-class _Job:
-    domain: str
-    response: str
-    answer: Any
-    problem: Problem | None
-    future: Any  # asyncio.Future of the event loop
-    loop: Any
-
-
 class Verification:
-    """Worker processes fed by slot threads; the event loop only awaits futures.
+    """Schedules each item on its own; the event loop only awaits.
 
-    Each of ``workers`` slots owns a one-process :class:`~prolong.pool.WorkerPool` and a
-    thread. Items of all requests wait in one queue (a request's items enter together);
-    a slot takes its share of what is waiting (``ceil(waiting / slots)``, at most 32)
-    and runs it through its worker, each item under its own deadline. Batching across requests keeps the
-    per-item cost low; a stuck item holds one slot, never the others.
+    * Every domain but those below: one :class:`~prolong.pool.WorkerPool` of ``workers``
+      processes. Each item is a call with the per-item deadline (counted from its start
+      in a worker); items of all requests share the pool's queue in arrival order, so an
+      item waits only for a free worker and a stuck one holds its own worker until its
+      deadline. (Math runs here too: inside a worker its sympy stage runs directly, under
+      the item's deadline.)
+    * Verifiers whose ``verify_batch`` takes ``deadline=`` (the code sandbox, with its
+      own sandboxed workers): each request's items of that domain as one batch with
+      ``deadline=timeout``, in a thread. If the batch is not done ``timeout +
+      THREAD_GRACE`` seconds after it started (or could not start for as long), its items
+      are answered as timeouts and the thread is left to finish on its own.
     """
-
-    MAX_TAKE = 32
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         init = functools.partial(_worker_init, tuple(config.imports))
-        self._pools = [WorkerPool(1, memory_limit_mb=config.memory_limit_mb, initializer=init) for _ in range(config.workers)]
-        self._pending: deque[_Job] = deque()
-        self._cond = threading.Condition()
-        self._closing = False
-        self._slots = [threading.Thread(target=self._slot, args=(p,), name=f"prolong-slot-{k}", daemon=True) for k, p in enumerate(self._pools)]
-        self._batch_threads = ThreadPoolExecutor(max_workers=max(2, config.workers), thread_name_prefix="prolong-batch")
-        self._batch_domains: dict[str, bool] = {}
-        self._started = False
+        self.pool = WorkerPool(config.workers, memory_limit_mb=config.memory_limit_mb, initializer=init)
+        # a batch thread mostly waits for the verifier's own workers (the code sandbox schedules
+        # its tests fairly across responses): enough threads that batches never queue here
+        self._batch_threads = ThreadPoolExecutor(max_workers=max(32, 4 * cpu_count(), config.workers), thread_name_prefix="prolong-batch")
+        self._modes: dict[str, str] = {}
 
     def warm(self, timeout: float = 600.0) -> None:
         """Start every worker (imports included) before the first request."""
-        with ThreadPoolExecutor(max_workers=len(self._pools)) as ex:
-            list(ex.map(lambda p: p.map(_ready, [()], timeout=timeout), self._pools))
-        if not self._started:
-            for t in self._slots:
-                t.start()
-            self._started = True
-
-    def submit(self, jobs: list[_Job]) -> None:
-        """Queue jobs (all of a request at once, so the slots split them evenly)."""
-        with self._cond:
-            self._pending.extend(jobs)
-            self._cond.notify_all()
+        _preload()
+        self.pool.start(timeout)
 
     def close(self) -> None:
-        with self._cond:
-            self._closing = True
-            self._cond.notify_all()
-        for t in self._slots:
-            if t.is_alive():
-                t.join(timeout=self.config.timeout + 5)
         self._batch_threads.shutdown(wait=False, cancel_futures=True)
-        for p in self._pools:
-            p.close()
+        self.pool.close()
 
-    def _take(self) -> list[_Job] | None:
-        with self._cond:
-            while not self._pending and not self._closing:
-                self._cond.wait()
-            if self._closing:
-                return None
-            share = min(self.MAX_TAKE, -(-len(self._pending) // len(self._slots)))
-            return [self._pending.popleft() for _ in range(share)]
-
-    def _slot(self, pool: WorkerPool) -> None:
-        while True:
-            jobs = self._take()
-            if jobs is None:
-                return
-            t0 = time.perf_counter()
+    def mode(self, domain: str) -> str:
+        """``"pool"`` (an item per worker call) or ``"batch"`` (verify_batch with a deadline, in a thread)."""
+        if domain not in self._modes:
             try:
-                outs = pool.map(_verify_item, [(j.domain, j.response, j.answer, j.problem) for j in jobs], timeout=self.config.timeout)
-                dt = (time.perf_counter() - t0) / len(jobs)
-                results = []
-                replaced = False  # a killed worker's replacement starts while the next item's deadline runs
-                for job, out in zip(jobs, outs):
-                    if replaced and isinstance(out, CallTimeout):  # retry once on a started worker
-                        pool.map(_ready, [()], timeout=600)
-                        (out,) = pool.map(_verify_item, [(job.domain, job.response, job.answer, job.problem)], timeout=self.config.timeout)
-                    replaced = replaced or isinstance(out, (CallTimeout, CallError))
-                    results.append((_as_result(out), dt))
-                if replaced:
-                    pool.map(_ready, [()], timeout=600)
-            except Exception as e:  # noqa: BLE001 - never leave a request waiting
-                results = [({"error": f"server error: {type(e).__name__}: {e}"}, 0.0)] * len(jobs)
-            by_loop: dict[Any, list[tuple[Any, Any]]] = defaultdict(list)
-            for job, res in zip(jobs, results):
-                by_loop[job.loop].append((job.future, res))
-            for loop, done in by_loop.items():  # one wake-up of the event loop per batch
-                loop.call_soon_threadsafe(_set_results, done)
+                verify_batch = getattr(get_verifier(domain), "verify_batch", None)
+            except Exception:  # an import failure shows up as the items' error in the workers
+                verify_batch = None
+            try:
+                takes_deadline = verify_batch is not None and "deadline" in inspect.signature(verify_batch).parameters
+            except (TypeError, ValueError):
+                takes_deadline = False
+            self._modes[domain] = "batch" if takes_deadline else "pool"
+        return self._modes[domain]
 
-    def _run_batch(self, domain: str, items: list[tuple[str, Any, Problem | None]]) -> list[tuple[dict[str, Any], float]]:
+    def _timeout_result(self) -> tuple[dict[str, Any], float]:
+        return Verdict.wrong(Reason.TIMEOUT, seconds=self.config.timeout).to_dict(), self.config.timeout
+
+    def _pool_result(self, out: Any) -> tuple[dict[str, Any], float]:
+        if isinstance(out, CallTimeout):
+            return Verdict.wrong(Reason.TIMEOUT, seconds=out.seconds).to_dict(), out.seconds
+        if isinstance(out, CallError):
+            log.warning("an item's verifier failed in a worker: %s", out.message.strip())
+            return {"error": _short_error(out.message)}, 0.0
+        return out
+
+    def _batch_in_thread(
+        self, domain: str, responses: list[str], answers: list[Any], problems: list[Problem | None]
+    ) -> list[tuple[dict[str, Any], float]]:
         t0 = time.perf_counter()
-        verifier = get_verifier(domain)
         try:
-            verdicts = verifier.verify_batch([r for r, _, _ in items], [a for _, a, _ in items], [p for _, _, p in items])
+            verdicts = get_verifier(domain).verify_batch(responses, answers, problems, deadline=self.config.timeout)
             outs: list[dict[str, Any]] = [as_verdict(v).to_dict() for v in verdicts]
+            if len(outs) != len(responses):
+                raise ValueError(f"verify_batch gave {len(outs)} verdicts for {len(responses)} items")
         except Exception as e:  # noqa: BLE001 - one domain's crash is its items' error
-            outs = [{"error": f"{type(e).__name__}: {e}"[-2000:]}] * len(items)
-        dt = (time.perf_counter() - t0) / max(len(items), 1)
+            log.warning("a verify_batch of %s failed", domain, exc_info=True)
+            outs = [{"error": _short_error(_exception_text(e))}] * len(responses)
+        dt = (time.perf_counter() - t0) / max(len(responses), 1)
         return [(o, dt) for o in outs]
 
-    def has_own_batch(self, domain: str) -> bool:
-        if domain not in self._batch_domains:
+    async def _in_thread(self, executor: ThreadPoolExecutor, idx: list[int], results: list[Any], fn: Any, *args: Any) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.create_future()  # the deadline counts from the start in a thread, as in a worker
+
+        def run() -> Any:
+            loop.call_soon_threadsafe(_resolve, started)
+            return fn(*args)
+
+        try:
+            job = loop.run_in_executor(executor, run)
+        except RuntimeError:  # shutting down
+            for i in idx:
+                results[i] = ({"error": "the server is shutting down"}, 0.0)
+            return
+        bound = self.config.timeout + THREAD_GRACE
+        done, _ = await asyncio.wait([started, job], timeout=bound, return_when=asyncio.FIRST_COMPLETED)
+        if not done:  # every thread is busy past the bound: no start, a timeout verdict
+            job.cancel()
+            outs = [self._timeout_result()] * len(idx)
+        else:
             try:
-                self._batch_domains[domain] = hasattr(get_verifier(domain), "verify_batch")
-            except Exception:  # an import failure shows up as the items' error in the workers
-                self._batch_domains[domain] = False
-        return self._batch_domains[domain]
+                outs = await asyncio.wait_for(asyncio.shield(job), timeout=bound)
+            except asyncio.TimeoutError:
+                outs = [self._timeout_result()] * len(idx)
+            except Exception as e:  # noqa: BLE001 - never leave a request waiting
+                outs = [({"error": _short_error(f"server error: {_exception_text(e)}")}, 0.0)] * len(idx)
+        for i, out in zip(idx, outs):
+            results[i] = out
+
+    async def _in_pool(self, idx: list[int], args: list[tuple[Any, ...]], results: list[Any]) -> None:
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+
+        def on_done(_: list[Any]) -> None:  # in the pool's thread: one wake-up of the loop per request
+            try:
+                loop.call_soon_threadsafe(_resolve, waiter)
+            except RuntimeError:  # the loop is closed
+                pass
+
+        job = self.pool.map_async(_verify_item, args, timeout=self.config.timeout, callback=on_done)
+        try:
+            await waiter
+        except asyncio.CancelledError:  # the request was dropped: its items not started yet are too
+            job.cancel()
+            raise
+        for i, out in zip(idx, job.results):
+            results[i] = self._pool_result(out)
 
     async def verify(
         self, domains: list[str], responses: list[str], answers: list[Any], problems: list[Problem | None]
     ) -> list[tuple[dict[str, Any], float]]:
-        """``(result dict, seconds in the worker)`` per item, in order."""
+        """``(result dict, seconds it took)`` per item, in order."""
         loop = asyncio.get_running_loop()
+        for d in set(domains) - set(self._modes):  # a first use may import the domain's module
+            await loop.run_in_executor(None, self.mode, d)
         n = len(responses)
         results: list[Any] = [None] * n
-        for d in set(domains) - set(self._batch_domains):  # a first use may import the domain's module
-            await loop.run_in_executor(None, self.has_own_batch, d)
-        futures = []
-        jobs = []
-        batched: dict[str, list[int]] = defaultdict(list)
+        pool_idx: list[int] = []
+        batches: dict[str, list[int]] = defaultdict(list)
+        waits = []
         for i in range(n):
-            if self._batch_domains[domains[i]]:
-                batched[domains[i]].append(i)
+            if self._modes[domains[i]] == "batch":
+                batches[domains[i]].append(i)
             else:
-                fut = loop.create_future()
-                jobs.append(_Job(domains[i], responses[i], answers[i], problems[i], fut, loop))
-                futures.append((i, fut))
-        if jobs:
-            self.submit(jobs)
-        batch_waits = [
-            (idx, loop.run_in_executor(self._batch_threads, self._run_batch, d, [(responses[i], answers[i], problems[i]) for i in idx]))
-            for d, idx in batched.items()
-        ]
-        for i, fut in futures:
-            results[i] = await fut
-        for idx, bfut in batch_waits:
-            for i, out in zip(idx, await bfut):
-                results[i] = out
+                pool_idx.append(i)
+        if pool_idx:
+            args = [(domains[i], responses[i], answers[i], problems[i]) for i in pool_idx]
+            waits.append(self._in_pool(pool_idx, args, results))
+        for d, idx in batches.items():
+            waits.append(
+                self._in_thread(
+                    self._batch_threads, idx, results, self._batch_in_thread, d,
+                    [responses[i] for i in idx], [answers[i] for i in idx], [problems[i] for i in idx],
+                )
+            )  # fmt: skip
+        if len(waits) == 1:
+            await waits[0]
+        else:
+            await asyncio.gather(*waits)
         return results
 
 
-def _set_results(done: list[tuple[Any, Any]]) -> None:
-    for future, value in done:
-        if not future.done():  # a client that went away cancelled it
-            future.set_result(value)
-
-
-def _as_result(out: Any) -> dict[str, Any]:
-    if isinstance(out, CallTimeout):
-        return Verdict.wrong(Reason.TIMEOUT, seconds=out.seconds).to_dict()
-    if isinstance(out, CallError):
-        return {"error": out.message.strip()[-2000:]}
-    return out
+def _resolve(future: asyncio.Future) -> None:
+    if not future.done():  # a request that went away cancelled it
+        future.set_result(None)
 
 
 # --------------------------------------------------------------------------- metrics
@@ -409,12 +464,30 @@ class VerifyRequest(BaseModel):
 
 
 class _ASGIGuard:
-    """Counts requests and their latency per route, and caps the body size (413)."""
+    """Around the FastAPI app: counts requests and their latency per route, checks the
+    API key (401), caps the body size (413) and the time its body may take (408)."""
 
     _PATHS = frozenset({"/verify", "/envs", "/health", "/metrics"})
+    _OPEN_PATHS = frozenset({"/health"})  # answered without the API key
 
-    def __init__(self, app: Any, metrics: Metrics, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: Any, metrics: Metrics, max_body_bytes: int, read_timeout: float = DEFAULT_READ_TIMEOUT, api_key: str | None = None
+    ) -> None:
         self.app, self.metrics, self.max_body_bytes = app, metrics, max_body_bytes
+        self.read_timeout = float(read_timeout)
+        self._key = api_key.encode("utf-8") if api_key else None
+
+    def _authorized(self, headers: dict[bytes, bytes]) -> bool:
+        if self._key is None:
+            return True
+        given = headers.get(b"x-prolong-key")
+        if given is None:
+            auth = headers.get(b"authorization", b"")
+            scheme, _, token = auth.partition(b" ")
+            if scheme.lower() != b"bearer":
+                return False
+            given = token.strip()
+        return hmac.compare_digest(given, self._key)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -432,22 +505,47 @@ class _ASGIGuard:
             await send(message)
 
         try:
-            length = dict(scope.get("headers") or []).get(b"content-length")
+            headers = dict(scope.get("headers") or [])
+            if path not in self._OPEN_PATHS and not self._authorized(headers):
+                await _send_json(
+                    send_wrapped, 401,
+                    {"error": "this server requires an API key: send 'Authorization: Bearer <key>' or 'X-Prolong-Key: <key>'"},
+                    [(b"www-authenticate", b"Bearer")],
+                )  # fmt: skip
+                return
+            length = headers.get(b"content-length")
             if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-                await self._too_large(send_wrapped, int(length))
+                await _send_json(send_wrapped, 413, {"error": self._too_large_message(int(length))}, [(b"connection", b"close")])
                 return
             received = 0
+            body_done = False
+            loop = asyncio.get_running_loop()
+            body_deadline = loop.time() + self.read_timeout
 
             async def receive_limited() -> dict[str, Any]:
-                nonlocal received
-                message = await receive()
+                nonlocal received, body_done
+                if body_done:  # after the body: a wait for the client to disconnect, unbounded
+                    return await receive()
+                try:
+                    message = await asyncio.wait_for(receive(), timeout=max(0.0, body_deadline - loop.time()))
+                except asyncio.TimeoutError:
+                    # raised while FastAPI reads the body: its handler answers 408 and uvicorn closes
+                    from starlette.exceptions import HTTPException
+
+                    raise HTTPException(
+                        408, f"the request body did not arrive within {self.read_timeout:g} s (--read-timeout)",
+                        headers={"Connection": "close"},
+                    ) from None  # fmt: skip
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
                     if received > self.max_body_bytes:
-                        # raised while FastAPI reads the body: its handler answers 413
                         from starlette.exceptions import HTTPException
 
-                        raise HTTPException(413, self._too_large_message(f"more than {self.max_body_bytes}"))
+                        raise HTTPException(413, self._too_large_message(f"more than {self.max_body_bytes}"), headers={"Connection": "close"})
+                    if not message.get("more_body", False):
+                        body_done = True
+                else:
+                    body_done = True
                 return message
 
             await self.app(scope, receive_limited, send_wrapped)
@@ -458,10 +556,63 @@ class _ASGIGuard:
     def _too_large_message(self, size: int | str) -> str:
         return f"request body of {size} bytes is over the limit of {self.max_body_bytes} bytes (--max-body-mb)"
 
-    async def _too_large(self, send: Any, size: int) -> None:
-        body = json.dumps({"error": self._too_large_message(size)}).encode()
-        await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": body})
+
+async def _send_json(send: Any, status: int, content: dict[str, Any], headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    body = json.dumps(content).encode()
+    head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]
+    await send({"type": "http.response.start", "status": status, "headers": head})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _guarded_protocol(read_timeout: float) -> Any:
+    """uvicorn's HTTP/1.1 protocol class, plus a deadline for a request's headers.
+
+    uvicorn closes a keep-alive connection idle for ``timeout_keep_alive``, but a new
+    connection, or one that sends half a request line, waits forever. Here a connection
+    that has not sent a whole request head ``read_timeout`` seconds after it opened (or
+    after its previous response) is closed; the body's own deadline is _ASGIGuard's.
+    """
+    try:
+        import httptools  # noqa: F401 - uvicorn's "auto" prefers it when installed
+
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as base
+    except ImportError:
+        from uvicorn.protocols.http.h11_impl import H11Protocol as base
+
+    class HeaderDeadlineProtocol(base):  # type: ignore[misc, valid-type]
+        _prolong_timer: Any = None
+
+        def _prolong_arm(self) -> None:
+            if self._prolong_timer is not None:
+                self._prolong_timer.cancel()
+                self._prolong_timer = None
+            cycle = getattr(self, "cycle", None)
+            if cycle is not None and not getattr(cycle, "response_complete", True):
+                return  # a request is under way (a pipelined one): its head has arrived
+            self._prolong_timer = self.loop.call_later(read_timeout, self._prolong_expire, cycle)
+
+        def _prolong_expire(self, cycle_at_arm: Any) -> None:
+            self._prolong_timer = None
+            if self.transport.is_closing() or getattr(self, "cycle", None) is not cycle_at_arm:
+                return  # closed already, or a new request's head arrived in time
+            self.transport.close()
+
+        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._prolong_arm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._prolong_arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._prolong_timer is not None:
+                self._prolong_timer.cancel()
+                self._prolong_timer = None
+            super().connection_lost(exc)
+
+    return HeaderDeadlineProtocol
 
 
 def create_app(config: ServerConfig | None = None) -> Any:
@@ -488,7 +639,10 @@ def create_app(config: ServerConfig | None = None) -> Any:
         try:
             yield
         finally:
+            # after uvicorn drained the requests: our workers, then any pool a verifier
+            # started in this process (math's sympy workers)
             verification.close()
+            close_all_pools()
 
     api = FastAPI(title="prolong reward server", version=prolong.__version__, lifespan=lifespan)
 
@@ -540,11 +694,15 @@ def create_app(config: ServerConfig | None = None) -> Any:
         assert env_domain is not None
         return env_domain
 
-    @api.post("/verify")
+    @api.post("/verify", response_model=None, responses={200: {"description": '{"results": [verdict or {"error"}, ...]}, one per item in order'}})
     async def verify(req: VerifyRequest) -> Response:
         items = req.items
         if len(items) > config.max_items:
             raise HTTPException(413, f"{len(items)} items in one request; the limit is {config.max_items} (--max-items)")
+        if len(items) > config.max_pending:  # it could never be admitted: not a "retry later"
+            raise HTTPException(
+                413, f"{len(items)} items in one request; at most {config.max_pending} items may wait at once (--max-pending)"
+            )
         domains, responses, answers, problems = [], [], [], []
         for i, item in enumerate(items):
             domain = _domain_of(i, item)
@@ -604,11 +762,11 @@ def create_app(config: ServerConfig | None = None) -> Any:
             "version": prolong.__version__,
         }
 
-    @api.get("/metrics")
+    @api.get("/metrics", response_model=None, response_class=PlainTextResponse)
     async def prometheus() -> PlainTextResponse:
         return PlainTextResponse(metrics.render(config.workers), media_type="text/plain; version=0.0.4")
 
-    app = _ASGIGuard(api, metrics, config.max_body_bytes)
+    app = _ASGIGuard(api, metrics, config.max_body_bytes, config.read_timeout, config.api_key)
     app.fastapi = api  # type: ignore[attr-defined]
     app.metrics = metrics  # type: ignore[attr-defined]
     return app
@@ -629,19 +787,63 @@ def _jsonable(x: Any) -> Any:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="prolong serve", description="HTTP reward server: POST /verify, GET /envs, /health, /metrics.")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 for all interfaces)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; another address needs an API key or --insecure-no-auth)")
     p.add_argument("--port", type=int, default=8000, help="port (0: any free port; the chosen one is printed)")
     p.add_argument("--workers", type=int, default=None, help="verification worker processes (default: the CPUs available)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per item before its worker is killed")
     p.add_argument("--max-items", type=int, default=DEFAULT_MAX_ITEMS, help="items per request")
     p.add_argument("--max-body-mb", type=float, default=DEFAULT_MAX_BODY_BYTES / 2**20, help="request body size limit in MiB")
     p.add_argument("--max-response-chars", type=int, default=DEFAULT_MAX_RESPONSE_CHARS, help="characters per response")
-    p.add_argument("--max-pending", type=int, default=DEFAULT_MAX_PENDING, help="items waiting before 503")
+    p.add_argument("--max-pending", type=int, default=DEFAULT_MAX_PENDING,
+                   help="items accepted and not yet answered, all requests together (503 past it; a request with more is 413)")
+    p.add_argument("--read-timeout", type=float, default=DEFAULT_READ_TIMEOUT,
+                   help="seconds a client has to send a request's headers, and then its body (408 and the connection closed)")
+    p.add_argument("--api-key-file", metavar="FILE",
+                   help=f"require the key in FILE (its text, stripped) as 'Authorization: Bearer <key>' or 'X-Prolong-Key' "
+                        f"on every endpoint but /health; ${API_KEY_ENV} gives it too")
+    p.add_argument("--insecure-no-auth", action="store_true",
+                   help="allow a non-loopback --host without an API key (e.g. behind a proxy that authenticates)")
     p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE_OR_FILE",
                    help="a module or .py file that registers tasks (repeatable)")
     p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     p.add_argument("--access-log", action="store_true", help="log every request")
     return p
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name other than localhost: it may resolve to anything
+        return False
+
+
+def read_api_key(path: str | None) -> str | None:
+    """The key from ``--api-key-file`` (its text, stripped), else ``$PROLONG_API_KEY``, else None.
+
+    Raises ValueError for an unreadable or empty file or an empty variable."""
+    if path:
+        try:
+            with open(path, encoding="utf-8") as f:
+                key = f.read().strip()
+        except (OSError, UnicodeDecodeError) as e:
+            raise ValueError(f"--api-key-file {path}: cannot read it ({type(e).__name__})") from None
+        if not key:
+            raise ValueError(f"--api-key-file {path}: the file is empty")
+        try:
+            if os.stat(path).st_mode & (stat.S_IRGRP | stat.S_IROTH):
+                print(f"prolong serve: warning: {path} is readable by other users (chmod 600 it)", file=sys.stderr)
+        except OSError:
+            pass
+        return key
+    key = os.environ.get(API_KEY_ENV)
+    if key is None:
+        return None
+    key = key.strip()
+    if not key:
+        raise ValueError(f"${API_KEY_ENV} is set but empty")
+    return key
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -654,8 +856,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     import multiprocessing
 
     multiprocessing.set_forkserver_preload(["prolong", "prolong.adapters.server"])
-    if workers < 1 or args.timeout <= 0 or args.max_items < 1 or args.max_body_mb <= 0:
-        print("prolong serve: error: --workers, --timeout, --max-items and --max-body-mb must be positive", file=sys.stderr)
+    if workers < 1 or args.timeout <= 0 or args.max_items < 1 or args.max_body_mb <= 0 or args.read_timeout <= 0 or args.max_pending < 1:
+        print(
+            "prolong serve: error: --workers, --timeout, --max-items, --max-body-mb, --max-pending and --read-timeout must be positive",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        api_key = read_api_key(args.api_key_file)
+    except ValueError as e:
+        print(f"prolong serve: error: {e}", file=sys.stderr)
+        return 2
+    if api_key is None and not _is_loopback(args.host) and not args.insecure_no_auth:
+        print(
+            f"prolong serve: error: refusing to serve on {args.host} without an API key: anyone who can reach that "
+            f"address could use this server. Give --api-key-file FILE (or set ${API_KEY_ENV}), bind 127.0.0.1 behind "
+            "a reverse proxy, or pass --insecure-no-auth if the network is trusted. See docs/security.md.",
+            file=sys.stderr,
+        )
         return 2
     config = ServerConfig(
         workers=workers,
@@ -665,6 +883,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_response_chars=args.max_response_chars,
         max_pending=args.max_pending,
         imports=tuple(args.imports),
+        read_timeout=args.read_timeout,
+        api_key=api_key,
     )
     try:
         app = create_app(config)
@@ -684,14 +904,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     port = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(app, host=args.host, port=port, log_level=args.log_level, access_log=args.access_log, timeout_graceful_shutdown=5)
+        uvicorn.Config(
+            app,
+            host=args.host,
+            port=port,
+            log_level=args.log_level,
+            access_log=args.access_log,
+            http=_guarded_protocol(config.read_timeout),
+            # SIGTERM: stop accepting, let requests in flight finish (their items are
+            # bounded by --timeout), then the lifespan stops the workers
+            timeout_graceful_shutdown=config.timeout + THREAD_GRACE + 3,
+        )
     )
     host = f"[{args.host}]" if family == socket.AF_INET6 else args.host
+    auth = ", API key required" if api_key else ""
 
     async def announce() -> None:  # once the lifespan (worker warm-up) is done
         while not server.started:
             await asyncio.sleep(0.05)
-        print(f"prolong serve: ready on http://{host}:{port} ({workers} verification workers)", flush=True)
+        print(f"prolong serve: ready on http://{host}:{port} ({workers} verification workers{auth})", flush=True)
 
     async def serve() -> None:
         task = asyncio.create_task(announce())
@@ -700,7 +931,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             task.cancel()
 
-    asyncio.run(serve())
+    try:
+        asyncio.run(serve())
+    finally:
+        close_all_pools()  # also when the lifespan never ran (a failed start)
+        sock.close()
     return 0
 
 
