@@ -195,3 +195,16 @@ def test_every_item_of_a_mixed_hostile_request_answers_within_its_deadline(serve
     assert results[-1]["correct"] is True
     assert dt < TIMEOUT + 6.0, f"the request took {dt:.1f} s"
     assert json.dumps(results).count("Traceback") == 0
+
+
+def test_a_crash_shown_to_a_client_names_no_host_path():
+    from prolong.adapters.server import _short_error
+
+    traceback_text = (
+        "Traceback (most recent call last):\n"
+        '  File "/opt/venv/lib/python3.11/site-packages/thing.py", line 3, in load\n'
+        "FileNotFoundError: [Errno 2] No such file or directory: '/srv/data/secret.txt'"
+    )
+    shown = _short_error(traceback_text)
+    assert shown.startswith("FileNotFoundError: [Errno 2] No such file or directory")
+    assert "/srv" not in shown and "site-packages" not in shown and "secret" not in shown

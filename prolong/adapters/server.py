@@ -177,10 +177,13 @@ def _preload() -> None:
 
 def _short_error(text: str) -> str:
     """What a client sees of a verifier's crash: the exception line, not the traceback
-    (whose file paths describe the host). The operator's log has the whole of it."""
+    (whose file paths describe the host), with any path in it replaced by ``<path>``. The
+    operator's log has the whole of it."""
+    from prolong.envs.reasoning_gym.safety import scrub
+
     lines = [ln.strip() for ln in str(text).strip().splitlines() if ln.strip()]
     last = lines[-1] if lines else "unknown error"
-    return last[:500]
+    return scrub(last)[:500]  # an exception's message may name files too (FileNotFoundError)
 
 
 def _exception_text(e: BaseException) -> str:
