@@ -90,8 +90,10 @@ def test_positive_advantage_below_the_range_keeps_the_unclipped_term():
 
 
 def test_dual_clip_bounds_the_loss_of_negative_advantages_at_c_times_abs_a():
-    out, _ = _loss(5.0, -1.0)
+    out, _ = _loss(5.0, -1.0, dual_clip=None)  # off
     assert close(out.loss, [5.0]) and not out.dual_clipped.any()
+    out, _ = _loss(5.0, -1.0)  # on by default with verl's c = 3: min(max(5, 1.4), 3) = 3
+    assert close(out.loss, [3.0]) and out.dual_clipped.tolist() == [True]
     out, _ = _loss(5.0, -1.0, dual_clip=3.0)  # min(max(5, 1.4), 3) = 3
     assert close(out.loss, [3.0]) and out.dual_clipped.tolist() == [True]
     out, _ = _loss(5.0, 1.0, dual_clip=3.0)  # positive advantages are untouched
@@ -144,8 +146,43 @@ def test_seq_mean_token_mean_weights_each_sequence_equally():
     assert close(A.aggregate_loss(LOSS, MASK, "seq-mean-token-mean"), 3.0)  # (6/3 + 4/1) / 2
 
 
-def test_dr_grpo_seq_mean_token_sum_norm_divides_by_a_constant_horizon():
-    assert close(A.aggregate_loss(LOSS, MASK, "seq-mean-token-sum-norm", max_len=4), 1.25)  # 10 / (2*4)
+def test_dr_grpo_seq_mean_token_sum_norm_divides_by_a_constant_horizon_only_as_verl():
+    # verl's agg_loss: sum of the masked losses / a constant length; TRL's dr_grpo divides by B * max_len (here 2x less)
+    assert close(A.aggregate_loss(LOSS, MASK, "seq-mean-token-sum-norm", max_len=4), 2.5)  # 10 / 4
+    assert close(A.aggregate_loss(LOSS, MASK, "seq-mean-token-sum-norm"), 10 / 3)  # default: the tensor's T
+
+
+def test_fully_masked_rows_do_not_count_in_sequence_means():
+    loss = torch.cat([LOSS, torch.tensor([[7.0, 7.0, 7.0]])])
+    mask = torch.cat([MASK, torch.zeros(1, 3)])  # a third row with no token (e.g. truncated under the overlong filter)
+    assert close(A.aggregate_loss(loss, mask, "seq-mean-token-mean"), 3.0)  # (6/3 + 4/1) / 2, not / 3
+    assert close(A.aggregate_loss(loss, mask, "seq-mean-token-sum"), 5.0)  # (6 + 4) / 2
+    assert close(A.aggregate_loss(loss, mask, "token-mean"), 2.5)
+
+
+# ----------------------------------------------------------------- numeric guards (verl's defaults)
+
+
+def test_guards_are_on_by_default_with_verl_values():
+    from prolong.trainer.config import TrainConfig
+
+    cfg = TrainConfig()
+    assert (cfg.dual_clip, cfg.log_ratio_clamp, cfg.kl_k3_clamp, cfg.kl_k3_bound) == (3.0, 20.0, 20.0, 10.0)
+    assert A.policy_ratio(torch.tensor([100.0]), torch.tensor([0.0])).item() == pytest.approx(math.exp(20.0))
+    assert A.kl_k3(torch.tensor([0.0]), torch.tensor([30.0])).item() == 10.0  # clamp(e^20 - 20 - 1, -10, 10)
+
+
+def test_gradients_stay_finite_on_extreme_log_ratios():
+    logp = torch.tensor([-0.1, -300.0, -0.2, -250.0, -1.0], requires_grad=True)
+    old = torch.tensor([-300.0, -0.1, -250.0, -0.2, -1.0])  # log-ratios of +-~300: exp overflows float32
+    ref = torch.tensor([-200.0, -0.5, 0.0, -400.0, -1.0])
+    adv = torch.tensor([1.0, -1.0, -1.0, 1.0, 0.5])
+    pl = A.clipped_policy_loss(logp, old, adv)
+    loss = (pl.loss + 0.1 * A.kl_penalty(logp, ref, "k3")).mean()
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(logp.grad).all(), (loss, logp.grad)
+    assert torch.isfinite(pl.ratio).all() and pl.loss.max() <= 3.0 * 1.0 + 1e-6  # dual clip: -A * c for A < 0
+    assert A.kl_k3(logp.detach(), ref).abs().max() <= 10.0
 
 
 def test_micro_batches_with_the_batch_normaliser_add_up_to_the_batch_loss():

@@ -3,6 +3,8 @@ dropped fraction, overlong shaping, deterministic data, and the loss layout."""
 
 import re
 
+import pytest
+
 import torch
 
 from prolong.trainer.config import TrainConfig
@@ -99,3 +101,33 @@ def test_batch_layout_aligns_each_response_token_with_the_logits_that_predict_it
     assert b.resp_mask.tolist() == [[1, 1, 0], [1, 1, 1]]
     assert b.weights.tolist() == [1.0, 0.0]  # the truncated sample is filtered out of the loss
     assert torch.allclose(b.advantages, torch.tensor([0.7, -0.7]))
+
+
+class RightButRagged(ScriptedEngine):
+    """Every sample right (equal verifier rewards), with lengths that differ within a group."""
+
+    def generate(self, prompts, *, n, max_new_tokens, temperature, top_p=1.0, seed=None):
+        out = []
+        for prompt in prompts:
+            a, b = map(int, re.findall(r"\d+", prompt))
+            out.append([Completion(f"\\boxed{{{a + b}}}", [1, 2], list(range(3, 3 + 2 + 3 * i)), "stop") for i in range(n)])
+        return out
+
+
+def test_dynamic_sampling_filters_on_the_verifier_reward_not_the_length_shaped_one():
+    # lengths 2, 5, 8, 11 of a 12-token budget with an 8-token overlong buffer: shaped rewards differ, verdicts do not
+    cfg = TrainConfig.from_args(CFG + ["max_sampling_rounds=2", "max_new_tokens=12", "overlong_buffer=8"])
+    with pytest.warns(RuntimeWarning, match="training on 0 of 4 groups"):
+        ro = collect_rollouts(RightButRagged(), make_envs(cfg), cfg, step=0)
+    assert ro.problems == [] and ro.metrics["dynamic_sampling/dropped_frac"] == 1.0
+
+
+def test_a_step_short_of_groups_is_logged_and_warned():
+    cfg = TrainConfig.from_args(CFG + ["max_sampling_rounds=1"])
+    with pytest.warns(RuntimeWarning, match=r"step 3: training on \d of 4 groups"):
+        ro = collect_rollouts(ScriptedEngine(), make_envs(cfg), cfg, step=3)
+    assert len(ro.problems) < 4
+    assert ro.metrics["dynamic_sampling/short_batch"] == 1.0
+    assert ro.metrics["dynamic_sampling/missing_groups"] == 4 - len(ro.problems)
+    full = collect_rollouts(ScriptedEngine(), make_envs(cfg), TrainConfig.from_args(CFG + ["max_sampling_rounds=10"]), step=0)
+    assert full.metrics["dynamic_sampling/short_batch"] == 0.0 and full.metrics["dynamic_sampling/missing_groups"] == 0

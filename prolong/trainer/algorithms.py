@@ -38,8 +38,23 @@ __all__ = [
     "truncation_mask",
     "entropy_from_logits",
     "token_logprobs",
+    "chunked_logprobs",
+    "LOG_RATIO_CLAMP",
+    "KL_K3_CLAMP",
+    "KL_K3_BOUND",
+    "DUAL_CLIP",
     "pass_at_k",
 ]
+
+# Numeric guards, verl's defaults (``core_algos.py``: ``compute_policy_loss`` clamps the
+# log-ratio to +-20 before ``exp``; ``kl_penalty("low_var_kl")`` clamps its input to +-20
+# and its value to [-10, 10]; the actor's ``clip_ratio_c`` is 3.0). On ordinary inputs
+# (|log-ratio| < 20, k3 < 10) they change nothing; on a token whose probability moved by
+# e^20 they keep the loss and the gradient finite.
+LOG_RATIO_CLAMP = 20.0
+KL_K3_CLAMP = 20.0
+KL_K3_BOUND = 10.0
+DUAL_CLIP = 3.0
 
 
 # --------------------------------------------------------------------------- advantages
@@ -76,9 +91,17 @@ def group_advantages(rewards: Tensor, *, scale: bool = True, eps: float = 1e-6) 
 # --------------------------------------------------------------------------- policy loss
 
 
-def policy_ratio(logp: Tensor, old_logp: Tensor) -> Tensor:
-    """Importance ratio per token: ``ratio = exp(logp - old_logp)`` (PPO, arXiv 1707.06347)."""
-    return torch.exp(logp - old_logp)
+def policy_ratio(logp: Tensor, old_logp: Tensor, *, clamp: float | None = LOG_RATIO_CLAMP) -> Tensor:
+    """Importance ratio per token (PPO, arXiv 1707.06347)::
+
+        ratio = exp(clamp(logp - old_logp, -c, c))        c = 20 (verl), None = no clamp
+
+    The clamp keeps ``exp`` finite (e^20 ~ 4.9e8); beyond it the gradient is zero.
+    """
+    log_ratio = logp - old_logp
+    if clamp is not None:
+        log_ratio = torch.clamp(log_ratio, min=-clamp, max=clamp)
+    return torch.exp(log_ratio)
 
 
 class PolicyLoss(NamedTuple):
@@ -109,7 +132,8 @@ def clipped_policy_loss(
     *,
     eps_low: float = 0.2,
     eps_high: float = 0.4,
-    dual_clip: float | None = None,
+    dual_clip: float | None = DUAL_CLIP,
+    log_ratio_clamp: float | None = LOG_RATIO_CLAMP,
 ) -> PolicyLoss:
     """PPO clipped surrogate with decoupled clip range (DAPO "clip-higher") and dual clip.
 
@@ -122,13 +146,15 @@ def clipped_policy_loss(
         loss = min(loss, -A * c)
 
     ``eps_low=0.2, eps_high=0.4`` are the values of ProRL (arXiv 2507.12507); DAPO uses
-    0.2 / 0.28; symmetric PPO/GRPO uses 0.2 / 0.2. ``advantages`` broadcasts against
-    ``logp`` (pass ``(B, 1)`` for per-sequence advantages).
+    0.2 / 0.28; symmetric PPO/GRPO uses 0.2 / 0.2. The dual clip is on by default with
+    ``c = 3`` (verl's ``clip_ratio_c``); ``dual_clip=None`` turns it off. The log-ratio is
+    clamped to ``+-log_ratio_clamp`` before ``exp`` (:func:`policy_ratio`). ``advantages``
+    broadcasts against ``logp`` (pass ``(B, 1)`` for per-sequence advantages).
     """
     if dual_clip is not None and dual_clip <= 1.0:
         raise ValueError(f"dual_clip must be > 1 (3.0 in the paper), got {dual_clip}")
     advantages = advantages.expand_as(logp)
-    ratio = policy_ratio(logp, old_logp)
+    ratio = policy_ratio(logp, old_logp, clamp=log_ratio_clamp)
     unclipped = -advantages * ratio
     clipped = -advantages * torch.clamp(ratio, 1.0 - eps_low, 1.0 + eps_high)
     loss = torch.maximum(unclipped, clipped)
@@ -159,26 +185,40 @@ def kl_k2(logp: Tensor, ref_logp: Tensor) -> Tensor:
     return 0.5 * (logp - ref_logp) ** 2
 
 
-def kl_k3(logp: Tensor, ref_logp: Tensor) -> Tensor:
+def kl_k3(logp: Tensor, ref_logp: Tensor, *, clamp: float | None = KL_K3_CLAMP, bound: float | None = KL_K3_BOUND) -> Tensor:
     """k3 estimator ("low_var_kl" in verl, TRL's GRPO KL)::
 
-        k3 = exp(ref_logp - logp) - (ref_logp - logp) - 1
+        d  = clamp(ref_logp - logp, -20, 20)
+        k3 = clamp(exp(d) - d - 1, -10, 10)
 
-    Unbiased, low variance, always >= 0.
+    Unbiased, low variance, always >= 0. The two clamps are verl's guards (``clamp=None``,
+    ``bound=None`` turn them off; TRL has none): a token far from the reference adds at
+    most 10 to the loss and no gradient beyond that.
     """
     d = ref_logp - logp
-    return torch.exp(d) - d - 1.0
+    if clamp is not None:
+        d = torch.clamp(d, min=-clamp, max=clamp)
+    k3 = torch.exp(d) - d - 1.0
+    if bound is not None:
+        k3 = torch.clamp(k3, min=-bound, max=bound)
+    return k3
 
 
 KL_ESTIMATORS = {"k1": kl_k1, "k2": kl_k2, "k3": kl_k3}
 
 
-def kl_penalty(logp: Tensor, ref_logp: Tensor, estimator: str = "k3") -> Tensor:
-    """Per-token KL estimate by name: ``"k1"``, ``"k2"`` or ``"k3"`` (see each function)."""
+def kl_penalty(
+    logp: Tensor, ref_logp: Tensor, estimator: str = "k3", *,
+    k3_clamp: float | None = KL_K3_CLAMP, k3_bound: float | None = KL_K3_BOUND,
+) -> Tensor:
+    """Per-token KL estimate by name: ``"k1"``, ``"k2"`` or ``"k3"`` (see each function;
+    ``k3_clamp``/``k3_bound`` are k3's guards)."""
     try:
         fn = KL_ESTIMATORS[estimator]
     except KeyError:
         raise ValueError(f"unknown KL estimator {estimator!r}; choose one of {sorted(KL_ESTIMATORS)}") from None
+    if fn is kl_k3:
+        return kl_k3(logp, ref_logp, clamp=k3_clamp, bound=k3_bound)
     return fn(logp, ref_logp)
 
 
@@ -196,21 +236,31 @@ def aggregate_loss(
     num_seqs: float | None = None,
     max_len: int | None = None,
 ) -> Tensor:
-    """Reduce a ``(B, T)`` per-token loss to a scalar. With ``m`` the mask::
+    """Reduce a ``(B, T)`` per-token loss to a scalar. With ``m`` the mask and ``B'`` the
+    number of rows with at least one unmasked token::
 
         token-mean               sum_i sum_t l_it m_it / sum_i sum_t m_it        (DAPO; ProRL)
-        seq-mean-token-sum       1/B sum_i (sum_t l_it m_it)
-        seq-mean-token-mean      1/B sum_i (sum_t l_it m_it / sum_t m_it)        (original GRPO)
-        seq-mean-token-sum-norm  sum_i sum_t l_it m_it / (B * max_len)           (Dr.GRPO)
+        seq-mean-token-sum       1/B' sum_i (sum_t l_it m_it)
+        seq-mean-token-mean      1/B' sum_i (sum_t l_it m_it / sum_t m_it)       (original GRPO)
+        seq-mean-token-sum-norm  sum_i sum_t l_it m_it / max_len                 (Dr.GRPO, as verl)
+
+    Fully masked rows (a truncated response under the overlong filter, an empty
+    response) do not count in ``B'``, as in verl. ``seq-mean-token-sum-norm`` divides
+    by a constant length only, as verl's ``agg_loss`` does (Dr.GRPO, arXiv 2503.20783:
+    "a constant ... so that the gradient does not depend on response lengths"); TRL's
+    ``loss_type="dr_grpo"`` divides by ``B * max_len`` instead, so this loss is ``B``
+    times TRL's (the gradient scale grows with the batch; Adam is nearly invariant to
+    it, gradient clipping by norm is not).
 
     When a batch is split into micro-batches whose gradients are accumulated, pass
-    the whole batch's ``num_tokens`` (sum of its mask) and ``num_seqs`` so that the
-    micro-batch losses add up to the loss of the whole batch. ``max_len`` defaults to
-    ``T``; Dr.GRPO uses a constant (the generation budget, ``max_new_tokens``).
+    the whole batch's ``num_tokens`` (sum of its mask) and ``num_seqs`` (its rows with a
+    token) so that the micro-batch losses add up to the loss of the whole batch.
+    ``max_len`` defaults to ``T``; Dr.GRPO uses a constant (the generation budget,
+    ``max_new_tokens``).
     """
     mask = mask.to(loss.dtype)
     masked = loss * mask
-    b = float(num_seqs) if num_seqs is not None else float(loss.shape[0])
+    b = float(num_seqs) if num_seqs is not None else float((mask.sum(dim=-1) > 0).sum())
     if mode == "token-mean":
         denom = num_tokens if num_tokens is not None else mask.sum()
         return masked.sum() / torch.clamp(torch.as_tensor(denom, dtype=loss.dtype), min=1.0)
@@ -221,7 +271,7 @@ def aggregate_loss(
         return per_seq.sum() / max(b, 1.0)
     if mode == "seq-mean-token-sum-norm":
         horizon = float(max_len if max_len is not None else loss.shape[-1])
-        return masked.sum() / (max(b, 1.0) * horizon)
+        return masked.sum() / max(horizon, 1.0)
     raise ValueError(f"unknown loss aggregation {mode!r}; choose one of {list(LOSS_AGGREGATIONS)}")
 
 
@@ -269,26 +319,94 @@ def truncation_mask(truncated: Tensor) -> Tensor:
 # --------------------------------------------------------------------------- model outputs
 
 
-def token_logprobs(logits: Tensor, tokens: Tensor) -> Tensor:
-    """``log softmax(logits)[token]`` per position: ``logits`` ``(B, T, V)``, ``tokens`` ``(B, T)``.
-
-    Computed as ``logit[token] - logsumexp(logits)`` in float32.
-    """
+def _scaled(logits: Tensor, temperature: float) -> Tensor:
     logits = logits.float()
-    picked = torch.gather(logits, -1, tokens.unsqueeze(-1)).squeeze(-1)
-    return picked - torch.logsumexp(logits, dim=-1)
+    if temperature > 0 and temperature != 1.0:
+        logits = logits / temperature
+    return logits
 
 
-def entropy_from_logits(logits: Tensor) -> Tensor:
-    """Entropy of the next-token distribution per position::
+def token_logprobs(logits: Tensor, tokens: Tensor, *, temperature: float = 1.0) -> Tensor:
+    """``log softmax(logits / temperature)[token]`` per position: ``logits`` ``(B, T, V)``,
+    ``tokens`` ``(B, T)``.
+
+    Computed as ``z[token] - logsumexp(z)`` with ``z = logits / temperature`` in float32.
+    The temperature is the rollout's: the samples came from ``softmax(logits / T)``, so
+    the ratio, the KL and the entropy are those of that distribution (as verl and TRL
+    compute them). ``temperature`` 0 (greedy) or 1 leaves the logits as they are.
+    """
+    z = _scaled(logits, temperature)
+    picked = torch.gather(z, -1, tokens.unsqueeze(-1)).squeeze(-1)
+    return picked - torch.logsumexp(z, dim=-1)
+
+
+def entropy_from_logits(logits: Tensor, *, temperature: float = 1.0) -> Tensor:
+    """Entropy of the next-token distribution per position, ``z = logits / temperature``::
 
         H = logsumexp(z) - sum_v softmax(z)_v * z_v
 
     ``logits`` ``(..., V)`` -> ``(...)``, in nats.
     """
-    logits = logits.float()
-    p = torch.softmax(logits, dim=-1)
-    return torch.logsumexp(logits, dim=-1) - (p * logits).sum(dim=-1)
+    z = _scaled(logits, temperature)
+    p = torch.softmax(z, dim=-1)
+    return torch.logsumexp(z, dim=-1) - (p * z).sum(dim=-1)
+
+
+def chunked_logprobs(
+    hidden: Tensor,
+    head: "torch.nn.Module",
+    tokens: Tensor,
+    *,
+    temperature: float = 1.0,
+    chunk_tokens: int = 1024,
+    with_entropy: bool = False,
+    entropy_grad: bool = False,
+) -> tuple[Tensor, Tensor | None]:
+    """Log-probs (and entropies) of ``tokens`` from the last hidden states, never holding
+    the logits of more than ``chunk_tokens`` tokens at once.
+
+    ``hidden`` ``(M, H)`` (one row per response token), ``head`` the output layer
+    (``lm_head``: hidden -> ``V`` logits), ``tokens`` ``(M,)``. For each chunk of rows::
+
+        z = head(h) / temperature  (float32);   logp = z[token] - logsumexp(z);   H = logsumexp(z) - sum softmax(z) z
+
+    With gradients on, each chunk runs under activation checkpointing: its ``(chunk, V)``
+    logits are freed after the forward and recomputed in the backward, so the peak is a
+    few ``chunk_tokens x V`` float32 tensors instead of ``M x V`` (for Qwen's vocabulary
+    of 151,936 and 4 x 16k response tokens: 0.6 GB per 1,024-token chunk instead of 40 GB).
+    Equal to :func:`token_logprobs` / :func:`entropy_from_logits` over the full logits.
+    """
+    from torch.utils.checkpoint import checkpoint
+
+    if chunk_tokens < 1:
+        raise ValueError(f"chunk_tokens must be >= 1, got {chunk_tokens}")
+
+    def piece(h: Tensor, tok: Tensor) -> tuple[Tensor, Tensor]:
+        z = _scaled(head(h), temperature)
+        lse = torch.logsumexp(z, dim=-1)
+        logp = torch.gather(z, -1, tok.unsqueeze(-1)).squeeze(-1) - lse
+        if not with_entropy:
+            return logp, lse.new_zeros(())
+        zz, ll = (z, lse) if entropy_grad else (z.detach(), lse.detach())
+        ent = ll - (torch.softmax(zz, dim=-1) * zz).sum(dim=-1)
+        return logp, ent
+
+    grad = torch.is_grad_enabled() and (hidden.requires_grad or any(p.requires_grad for p in head.parameters()))
+    logps, ents = [], []
+    for s in range(0, hidden.shape[0], chunk_tokens):
+        h, tok = hidden[s : s + chunk_tokens], tokens[s : s + chunk_tokens]
+        if grad:
+            lp, en = checkpoint(piece, h, tok, use_reentrant=False)
+        else:
+            lp, en = piece(h, tok)
+        logps.append(lp)
+        ents.append(en)
+    if not logps:
+        empty = hidden.new_zeros((0,), dtype=torch.float32)
+        return empty, (empty if with_entropy else None)
+    logp = torch.cat(logps)
+    ent = torch.cat(ents) if with_entropy else None
+    return logp, ent
 
 
 # --------------------------------------------------------------------------- evaluation

@@ -68,7 +68,25 @@ class TrainConfig:
     """torch CPU threads; 0 = auto: 1 for the tiny model (threads do not pay on its small
     matrices), else one per available core (at most 8)."""
     dtype: str = "float32"
-    """Parameter dtype of policy and reference: ``float32``, ``bfloat16`` or ``float16``."""
+    """Compute dtype: ``float32``, ``bfloat16`` or ``float16``. With ``bfloat16``/``float16``
+    and ``fp32_master_weights`` (the default) the trained weights and the AdamW state stay
+    float32 and forward/backward run under ``torch.autocast`` in this dtype (as verl's FSDP
+    mixed precision: parameters fp32, compute bf16); the reference policy is held in this
+    dtype (it is never updated)."""
+    fp32_master_weights: bool = True
+    """Keep float32 master weights and optimizer state when ``dtype`` is 16-bit. False:
+    the weights themselves are 16-bit (pure bf16; at lr 2e-6 most bf16 weights never move:
+    an update below half a bf16 ulp rounds away). ``float16`` compute has no loss scaling:
+    prefer ``bfloat16``."""
+    gradient_checkpointing: bool | None = None
+    """Activation checkpointing of the decoder layers (transformers'
+    ``gradient_checkpointing_enable``): activations are recomputed in the backward pass
+    instead of kept. None = on for any model but the tiny one (whose activations are small)."""
+    logprob_chunk_tokens: int = 1024
+    """Response tokens whose logits are held at once when computing log-probs and entropy:
+    the output layer runs on chunks of this many tokens (checkpointed), never on the whole
+    ``batch x length x vocab`` (see ``prolong/trainer/logprobs.py``). verl's analogue is its
+    chunked entropy / fused kernels."""
 
     # ------------------------------------------------------------------ model
     model: str = "tiny"
@@ -166,8 +184,16 @@ class TrainConfig:
     """Lower clip range of the ratio. ProRL / DAPO: 0.2."""
     eps_high: float = 0.4
     """Upper clip range ("clip-higher"). ProRL: 0.4; DAPO: 0.28; PPO: 0.2."""
-    dual_clip: float | None = None
-    """Dual-clip constant c for negative advantages (arXiv 1912.09729: 3.0); None = off."""
+    dual_clip: float | None = 3.0
+    """Dual-clip constant c for negative advantages: the loss of a token with ``A < 0`` is at
+    most ``-A * c`` (arXiv 1912.09729; verl's ``clip_ratio_c``, default 3.0); None = off (TRL)."""
+    log_ratio_clamp: float | None = 20.0
+    """The log-ratio ``logp - old_logp`` is clamped to +-this before ``exp`` (verl's
+    ``compute_policy_loss``: 20); None = off. Keeps the ratio and its gradient finite."""
+    kl_k3_clamp: float | None = 20.0
+    """k3's input ``ref_logp - logp`` is clamped to +-this (verl's ``low_var_kl``: 20); None = off."""
+    kl_k3_bound: float | None = 10.0
+    """k3's value is clamped to [-this, this] (verl's ``low_var_kl``: 10); None = off (TRL)."""
     loss_agg: str = "token-mean"
     """``token-mean`` (DAPO, ProRL), ``seq-mean-token-sum``, ``seq-mean-token-mean``
     (original GRPO) or ``seq-mean-token-sum-norm`` (Dr.GRPO)."""
@@ -184,9 +210,20 @@ class TrainConfig:
     mini_batch_size: int = 64
     """Sequences per optimizer update: a batch of ``prompts_per_step * num_generations``
     sequences gives several updates per rollout batch (off-policy after the first; the
-    default: 128 / 64 = 2 updates per step, 3 in the second stage)."""
+    default: 128 / 64 = 2 updates per step, 3 in the second stage). Ignored when
+    ``mini_batch_prompts`` is set."""
+    mini_batch_prompts: int = 0
+    """Prompts (groups) per optimizer update, verl's ``ppo_mini_batch_size`` unit: a
+    mini-batch is ``mini_batch_prompts * num_generations`` sequences, so the updates per
+    step are ``prompts_per_step / mini_batch_prompts`` whatever the stage's
+    ``num_generations``. 0 = use ``mini_batch_size`` (sequences)."""
     micro_batch_size: int = 128
     """Sequences per forward/backward pass (gradients are accumulated up to a mini-batch)."""
+    max_tokens_per_micro_batch: int = 0
+    """Token budget of a forward/backward pass (dynamic batch size, verl's
+    ``ppo_max_token_len_per_gpu``): micro-batches are formed longest first with at most this
+    many padded (prompt + response) tokens each; a longer sequence goes alone. 0 = fixed
+    ``micro_batch_size``. The loss is the same either way (normalised by the mini-batch's counts)."""
 
     # ------------------------------------------------------------------ optimizer
     lr: float = 1e-4
@@ -225,7 +262,14 @@ class TrainConfig:
     reset_kl_window: int = 5
     """Moving window (steps) of the KL trigger."""
     reset_restarts_warmup: bool = True
-    """A hard reset restarts the LR warmup (and the decay) from its step."""
+    """A hard reset restarts the LR schedule (warmup and decay) from its step. False: one
+    schedule over the whole run, untouched by resets (ProRL kept a constant LR across its
+    resets: ``lr_schedule: constant`` with this False)."""
+    reset_rollback: bool = False
+    """A hard reset first restores the policy with the best ``reset_metric`` seen so far at a
+    validation (roll back), then reference := policy and a fresh optimizer. False: reference
+    := the current policy (ProRL's reset). The best weights are kept in CPU memory and in
+    checkpoints."""
     stages: list[dict[str, Any]] = field(
         default_factory=lambda: [
             {"steps": 60},
@@ -276,6 +320,7 @@ class TrainConfig:
         """Check every value; raise :class:`ConfigError` naming the field. Returns self."""
         pos_int = ("prompts_per_step", "num_generations", "max_new_tokens", "generation_batch_size",
                    "max_sampling_rounds", "ppo_epochs", "mini_batch_size", "micro_batch_size", "val_problems",
+                   "logprob_chunk_tokens",
                    "reset_patience", "reset_kl_window", "keep_checkpoints", "tiny_hidden_size", "tiny_layers",
                    "tiny_heads", "tiny_vocab_size", "sft_batch_size")
         for name in pos_int:
@@ -283,7 +328,7 @@ class TrainConfig:
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {v!r}")
         non_neg_int = ("num_threads", "warmup_steps", "reset_every", "val_every", "val_k", "save_every",
-                       "overlong_buffer", "sft_steps")
+                       "overlong_buffer", "sft_steps", "mini_batch_prompts", "max_tokens_per_micro_batch")
         for name in non_neg_int:
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
@@ -296,6 +341,12 @@ class TrainConfig:
             raise ConfigError(f"eps_high must be >= 0, got {self.eps_high!r}")
         if self.dual_clip is not None and self.dual_clip <= 1.0:
             raise ConfigError(f"dual_clip must be > 1 (the paper uses 3.0) or null, got {self.dual_clip}")
+        for name in ("log_ratio_clamp", "kl_k3_clamp", "kl_k3_bound"):
+            v = getattr(self, name)
+            if v is not None and not v > 0:
+                raise ConfigError(f"{name} must be > 0 or null (off), got {v!r}")
+        if self.gradient_checkpointing is not None and not isinstance(self.gradient_checkpointing, bool):
+            raise ConfigError(f"gradient_checkpointing must be true, false or null (auto), got {self.gradient_checkpointing!r}")
         choices = {
             "advantage": ("grpo", "dr_grpo"),
             "loss_agg": ("token-mean", "seq-mean-token-sum", "seq-mean-token-mean", "seq-mean-token-sum-norm"),
@@ -359,6 +410,26 @@ class TrainConfig:
         elif not isinstance(self.steps, int) or isinstance(self.steps, bool) or self.steps < 1:
             raise ConfigError(f"steps must be a positive integer when there are no stages, got {self.steps!r}")
         return self
+
+    # derived settings ---------------------------------------------------------------
+
+    def mini_batch_sequences(self) -> int:
+        """Sequences per optimizer update: ``mini_batch_prompts * num_generations`` when
+        ``mini_batch_prompts`` is set, else ``mini_batch_size``."""
+        return self.mini_batch_prompts * self.num_generations if self.mini_batch_prompts else self.mini_batch_size
+
+    def uses_gradient_checkpointing(self) -> bool:
+        """``gradient_checkpointing``, or when None: on for any model but the tiny one."""
+        return self.model != "tiny" if self.gradient_checkpointing is None else bool(self.gradient_checkpointing)
+
+    def compute_dtype(self) -> str | None:
+        """The autocast dtype (``"bfloat16"``/``"float16"``) when weights are fp32 masters
+        with 16-bit compute; None when the weights are in ``dtype`` themselves."""
+        return self.dtype if self.dtype != "float32" and self.fp32_master_weights else None
+
+    def weights_dtype(self) -> str:
+        """The dtype of the trained parameters (and of the optimizer state)."""
+        return "float32" if self.compute_dtype() else self.dtype
 
     # stages -----------------------------------------------------------------------
 

@@ -34,8 +34,10 @@ What happens across ranks:
   per-rank means would weight a rank's tokens by ``1 / its own count``). All ranks then
   hold the same gradient, clip it by the same norm and take the same step.
 * **One voice.** :func:`reduce_metrics` averages each step's metrics over ranks (sums
-  ``groups``, takes the max of ``time/*``); validation runs on rank 0 and its result
-  is broadcast (:func:`main_computes`), so reset triggers fire on every rank at once.
+  ``groups``, takes the max of ``time/*``); validation is sharded: each rank scores
+  every ``world_size``-th held-out problem and the per-problem results are gathered
+  (:func:`all_gather_objects`), so every rank computes the same numbers (and reset
+  triggers fire on every rank at once) in ``1 / world_size`` of the time.
   Only rank 0 logs, writes metrics, checkpoints, curves and the final model.
 * **Replica check.** At the end :func:`finish` compares a SHA-256 of every rank's
   parameters, writes ``OUT_DIR/replicas.json`` and raises if the replicas differ.
@@ -67,6 +69,7 @@ __all__ = [
     "main_only",
     "main_first",
     "main_computes",
+    "all_gather_objects",
     "barrier",
     "broadcast_module",
     "shard_config",
@@ -219,6 +222,16 @@ def main_computes(fn: Callable[[], Any]) -> Any:
     return box[0]
 
 
+def all_gather_objects(obj: Any) -> list[Any]:
+    """Every rank's (picklable) ``obj``, in rank order (``[obj]`` in a single process).
+    Sharded validation gathers its per-problem results this way."""
+    if not _STATE.enabled:
+        return [obj]
+    out: list[Any] = [None] * _STATE.world_size
+    dist.all_gather_object(out, obj)
+    return out
+
+
 @torch.no_grad()
 def broadcast_module(module: torch.nn.Module) -> None:
     """Overwrite every rank's parameters and buffers with rank 0's."""
@@ -251,6 +264,7 @@ def shard_config(cfg: Any, *, rank_: int | None = None, world_size_: int | None 
         cfg,
         prompts_per_step=math.ceil(cfg.prompts_per_step / w),
         mini_batch_size=math.ceil(cfg.mini_batch_size / w),
+        mini_batch_prompts=math.ceil(getattr(cfg, "mini_batch_prompts", 0) / w),
         seed=rank_seed(cfg.seed, r),
     )
 

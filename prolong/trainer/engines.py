@@ -109,13 +109,16 @@ class HFEngine(ChatPromptEncoder):
     models (Qwen2, Llama, Mistral) are sampled by :mod:`prolong.trainer.fast_decode`'s
     lean loop (same weights and logits, ~1.6x faster than ``generate`` for small models
     on CPU); other models, or generation configs with extra logits processors, use
-    ``generate``.
+    ``generate``. ``autocast_dtype`` (``"bfloat16"``...) samples under ``torch.autocast``
+    (the trainer passes it when the weights are float32 masters with bf16 compute).
     """
 
-    def __init__(self, model: Any, tokenizer: Any, *, batch_size: int = 64, system_prompt: str | None = None, fast: bool = True) -> None:
+    def __init__(self, model: Any, tokenizer: Any, *, batch_size: int = 64, system_prompt: str | None = None, fast: bool = True,
+                 autocast_dtype: str | None = None) -> None:
         from prolong.trainer.fast_decode import fast_decoder
 
         self.model = model
+        self.autocast_dtype = getattr(torch, autocast_dtype) if autocast_dtype else None
         self.fast = fast
         self._fast = fast_decoder(model) if fast else None
         self.tokenizer = tokenizer
@@ -156,8 +159,10 @@ class HFEngine(ChatPromptEncoder):
         rng = torch.random.fork_rng(devices=[device] if device.type == "cuda" else []) if seed is not None else contextlib.nullcontext()
         was_training = self.model.training
         self.model.eval()
+        from prolong.trainer.logprobs import autocast
+
         try:
-            with rng:
+            with rng, autocast(device, self.autocast_dtype):
                 if seed is not None:
                     torch.manual_seed(seed)
                 for start in range(0, len(flat), self.batch_size):

@@ -25,6 +25,7 @@ import math
 import os
 import shutil
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,10 @@ from prolong.trainer import algorithms as A
 from prolong.trainer import distributed as D
 from prolong.trainer.checkpoint import latest_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from prolong.trainer.config import TrainConfig
+from prolong.trainer import logprobs as LP
 from prolong.trainer.engines import Completion, RolloutEngine, apply_chat_template, build_engine
 from prolong.trainer.metrics import MetricsLogger, plot_run
-from prolong.trainer.prefix_sharing import shared_prefix_logits
-from prolong.trainer.resets import ResetTriggers, hard_reset, scheduled_lr
+from prolong.trainer.resets import ResetTriggers, hard_reset, lr_at
 
 __all__ = ["train", "TrainResult", "make_envs", "load_policy", "evaluate", "Rollout"]
 
@@ -77,20 +78,43 @@ def make_envs(cfg: TrainConfig, *, split: str = "train") -> dict[str, Task]:
 
 
 def load_policy(cfg: TrainConfig, *, log: Any = print) -> tuple[Any, Any]:
-    """The policy model and tokenizer: the tiny model (built and cached) or any causal LM."""
+    """The policy model and tokenizer: the tiny model (built and cached) or any causal LM.
+
+    The weights are float32 masters when ``dtype`` is 16-bit and ``fp32_master_weights``
+    (compute then runs under autocast), else in ``dtype``; activation checkpointing is
+    turned on when :meth:`TrainConfig.uses_gradient_checkpointing`."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    weights = getattr(torch, cfg.weights_dtype())
     if cfg.model == "tiny":
         from prolong.trainer.tiny import load_or_build_tiny
 
         model, tokenizer, _ = load_or_build_tiny(cfg, log=log)
     else:
-        dtype = getattr(torch, cfg.dtype)
-        model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype=weights)
         tokenizer = AutoTokenizer.from_pretrained(cfg.tokenizer or cfg.model)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
-    return model.to(getattr(torch, cfg.dtype)), tokenizer
+    model = model.to(weights)
+    if cfg.uses_gradient_checkpointing() and getattr(model, "supports_gradient_checkpointing", False):
+        if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5 names it so
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    return model, tokenizer
+
+
+def make_reference(policy: Any, cfg: TrainConfig) -> Any:
+    """A frozen copy of the policy for the KL term, in the compute dtype (bf16 under mixed
+    precision: it is never trained, so it needs no float32 master)."""
+    ref = copy.deepcopy(policy).eval().requires_grad_(False)
+    if cfg.compute_dtype():
+        ref = ref.to(getattr(torch, cfg.compute_dtype()))
+    return ref
+
+
+def _autocast_dtype(cfg: TrainConfig) -> torch.dtype | None:
+    return getattr(torch, cfg.compute_dtype()) if cfg.compute_dtype() else None
 
 
 def _device(cfg: TrainConfig) -> torch.device:
@@ -181,12 +205,15 @@ def collect_rollouts(engine: RolloutEngine, tasks: dict[str, Task], scfg: TrainC
         flat_problems = [p for p in problems for _ in range(G)]
         flat = [c for g in groups for c in g]
         verdicts = score(flat_problems, [c.text for c in flat])
-        rewards = torch.tensor([v.reward for v in verdicts], dtype=torch.float32)
+        verifier_rewards = torch.tensor([v.reward for v in verdicts], dtype=torch.float32)
         lengths = torch.tensor([len(c.token_ids) for c in flat])
-        if scfg.overlong_buffer > 0:  # DAPO soft overlong punishment
+        rewards = verifier_rewards
+        if scfg.overlong_buffer > 0:  # DAPO soft overlong punishment (shapes the reward the advantages see)
             rewards = rewards + A.overlong_penalty(lengths, max_len=scfg.max_new_tokens, buffer=scfg.overlong_buffer, factor=scfg.overlong_penalty_factor)
         rewards = rewards.view(len(problems), G)
-        keep = A.informative_groups(rewards) if scfg.dynamic_sampling else torch.ones(len(problems), dtype=torch.bool)
+        # dynamic sampling judges the verifier's reward: a group all right (or all wrong) is
+        # uninformative even when the length penalty makes its shaped rewards differ
+        keep = A.informative_groups(verifier_rewards.view(len(problems), G)) if scfg.dynamic_sampling else torch.ones(len(problems), dtype=torch.bool)
         for gi, p in enumerate(problems):
             groups_seen += 1
             if not keep[gi]:
@@ -212,6 +239,14 @@ def collect_rollouts(engine: RolloutEngine, tasks: dict[str, Task], scfg: TrainC
     m["dynamic_sampling/dropped_frac"] = groups_dropped / max(groups_seen, 1)
     m["dynamic_sampling/rounds"] = rounds
     m["groups"] = len(out.problems)
+    missing = target - len(out.problems)
+    m["dynamic_sampling/short_batch"] = float(missing > 0)
+    m["dynamic_sampling/missing_groups"] = missing
+    if missing > 0:
+        warnings.warn(
+            f"step {step}: training on {len(out.problems)} of {target} groups: {rounds} sampling round(s) found "
+            f"too few groups whose rewards differ (raise max_sampling_rounds or oversample)", RuntimeWarning, stacklevel=2,
+        )
     return out
 
 
@@ -267,31 +302,47 @@ def build_batch(rollout: Rollout, advantages: torch.Tensor, pad_id: int, *, over
     return Batch(input_ids, attention, resp_pos, resp_tokens, resp_mask, advantages.flatten().float(), weights)
 
 
-def response_logprobs(model: Any, batch: Batch, *, with_entropy: bool = False, entropy_grad: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Per-token log-probs ``(N, T)`` of the response tokens under ``model`` (and entropies,
-    differentiable when ``entropy_grad``)."""
-    device = next(model.parameters()).device
-    # the G samples of a prompt share one forward of it (prolong.trainer.prefix_sharing); None: no repeats
-    resp_logits = shared_prefix_logits(model, batch.input_ids, batch.resp_pos, batch.resp_tokens, batch.resp_mask)
-    if resp_logits is None:
-        logits = model(input_ids=batch.input_ids.to(device), attention_mask=batch.attention_mask.to(device), use_cache=False).logits
-        pos = batch.resp_pos.to(device)
-        resp_logits = torch.gather(logits, 1, pos.unsqueeze(-1).expand(-1, -1, logits.shape[-1]))
-    logp = A.token_logprobs(resp_logits, batch.resp_tokens.to(device))
-    ent = None
-    if with_entropy:
-        ent = A.entropy_from_logits(resp_logits if entropy_grad else resp_logits.detach())
-    return logp, ent
+def response_logprobs(
+    model: Any, batch: Batch, *, with_entropy: bool = False, entropy_grad: bool = False, temperature: float = 1.0,
+    chunk_tokens: int = 1024, autocast_dtype: torch.dtype | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Per-token log-probs ``(N, T)`` of the response tokens under ``model`` at the rollout
+    ``temperature`` (and entropies, differentiable when ``entropy_grad``), computed in
+    chunks of ``chunk_tokens`` tokens (:mod:`prolong.trainer.logprobs`)."""
+    return LP.response_logprobs(
+        model, batch.input_ids, batch.attention_mask, batch.resp_pos, batch.resp_tokens, batch.resp_mask,
+        temperature=temperature, chunk_tokens=chunk_tokens, with_entropy=with_entropy, entropy_grad=entropy_grad,
+        autocast_dtype=autocast_dtype,
+    )
+
+
+def micro_batches(batch: Batch, idx: torch.Tensor, scfg: TrainConfig) -> list[torch.Tensor]:
+    """The rows ``idx`` split into forward/backward passes: at most ``micro_batch_size``
+    rows each, or by the token budget ``max_tokens_per_micro_batch`` when it is set."""
+    if scfg.max_tokens_per_micro_batch > 0:
+        widths = batch.attention_mask[idx].sum(dim=1).tolist()
+        return [idx[torch.tensor(g, dtype=torch.long)] for g in LP.token_budget_micro_batches(widths, scfg.max_tokens_per_micro_batch)]
+    m = scfg.micro_batch_size
+    return [idx[s : s + m] for s in range(0, len(idx), m)]
+
+
+def _logprob_kwargs(scfg: TrainConfig) -> dict[str, Any]:
+    return {"temperature": scfg.temperature, "chunk_tokens": scfg.logprob_chunk_tokens, "autocast_dtype": _autocast_dtype(scfg)}
 
 
 @torch.no_grad()
-def batched_logprobs(model: Any, batch: Batch, micro: int) -> torch.Tensor:
+def batched_logprobs(model: Any, batch: Batch, scfg: TrainConfig) -> torch.Tensor:
+    """Log-probs of the whole batch under ``model`` (old policy, reference), micro-batch by micro-batch."""
     out = torch.zeros_like(batch.resp_mask)
-    for s in range(0, len(batch), micro):
-        idx = torch.arange(s, min(s + micro, len(batch)))
-        sub = batch.select(idx)
-        lp, _ = response_logprobs(model, sub)
-        out[idx, : lp.shape[1]] = lp.float().cpu()
+    was_training = model.training
+    model.eval()
+    try:
+        for idx in micro_batches(batch, torch.arange(len(batch)), scfg):
+            sub = batch.select(idx)
+            lp, _ = response_logprobs(model, sub, **_logprob_kwargs(scfg))
+            out[idx, : lp.shape[1]] = lp.float().cpu()
+    finally:
+        model.train(was_training)
     return out
 
 
@@ -314,16 +365,20 @@ def update_policy(
 
         l_t = max(-A r_t, -A clip(r_t, 1 - eps_low, 1 + eps_high)) + beta * KL_t - c_ent * H_t
 
-    aggregated with ``loss_agg`` over each mini-batch.
+    aggregated with ``loss_agg`` over each mini-batch. Log-probs, the ratio ``r_t``, the KL
+    and the entropy are those of ``softmax(logits / temperature)``, the distribution the
+    rollouts were sampled from (verl, TRL); the ratio and k3 carry verl's guards
+    (``log_ratio_clamp``, ``kl_k3_clamp``, ``kl_k3_bound``, ``dual_clip``).
     """
     n = len(batch)
     device = next(policy.parameters()).device
-    mini = min(scfg.mini_batch_size, n)
+    mini = min(scfg.mini_batch_sequences(), n)
     updates_per_epoch = math.ceil(n / mini)
     on_policy = scfg.ppo_epochs == 1 and updates_per_epoch == 1
+    lp_kwargs = _logprob_kwargs(scfg)
     # old log-probs: the policy that sampled (equal to the current one on the first update)
-    old_logp = None if on_policy else batched_logprobs(policy, batch, scfg.micro_batch_size)
-    ref_logp = batched_logprobs(reference, batch, scfg.micro_batch_size) if reference is not None and scfg.kl_coef > 0 else None
+    old_logp = None if on_policy else batched_logprobs(policy, batch, scfg)
+    ref_logp = batched_logprobs(reference, batch, scfg) if reference is not None and scfg.kl_coef > 0 else None
     for g in optimizer.param_groups:
         g["lr"] = lr
     sums: dict[str, float] = {}
@@ -338,20 +393,21 @@ def update_policy(
             mb_mask = batch.resp_mask[mb_idx] * batch.weights[mb_idx, None]
             # global counts (summed over data-parallel ranks): token-mean stays exact across ranks
             mb_tokens = D.all_reduce_sum(float(mb_mask.sum()))
-            mb_seqs = D.all_reduce_sum(len(mb_idx))
+            # sequence-level aggregations count the rows with a token (not fully masked ones)
+            mb_seqs = D.all_reduce_sum(int((mb_mask.sum(dim=1) > 0).sum()))
             optimizer.zero_grad(set_to_none=True)
-            for ms in range(0, len(mb_idx), scfg.micro_batch_size):
-                idx = mb_idx[ms : ms + scfg.micro_batch_size]
+            for idx in micro_batches(batch, mb_idx, scfg):
                 sub = batch.select(idx)
                 t = sub.resp_mask.shape[1]
-                logp, ent = response_logprobs(policy, sub, with_entropy=True, entropy_grad=scfg.entropy_coef > 0)
+                logp, ent = response_logprobs(policy, sub, with_entropy=True, entropy_grad=scfg.entropy_coef > 0, **lp_kwargs)
                 mask = (sub.resp_mask * sub.weights[:, None]).to(device)
                 old = logp.detach() if old_logp is None else old_logp[idx, :t].to(device)
-                pl = A.clipped_policy_loss(logp, old, sub.advantages.to(device)[:, None], eps_low=scfg.eps_low, eps_high=scfg.eps_high, dual_clip=scfg.dual_clip)
+                pl = A.clipped_policy_loss(logp, old, sub.advantages.to(device)[:, None], eps_low=scfg.eps_low, eps_high=scfg.eps_high,
+                                           dual_clip=scfg.dual_clip, log_ratio_clamp=scfg.log_ratio_clamp)
                 per_token = pl.loss
                 kl = None
                 if ref_logp is not None:
-                    kl = A.kl_penalty(logp, ref_logp[idx, :t].to(device), scfg.kl_estimator)
+                    kl = A.kl_penalty(logp, ref_logp[idx, :t].to(device), scfg.kl_estimator, k3_clamp=scfg.kl_k3_clamp, k3_bound=scfg.kl_k3_bound)
                     per_token = per_token + scfg.kl_coef * kl
                 if scfg.entropy_coef > 0:  # entropy bonus
                     per_token = per_token - scfg.entropy_coef * ent
@@ -395,8 +451,15 @@ def evaluate(
     k: int = 4,
     temperature: float = 1.0,
     seed: int = 0,
+    rank: int | None = None,
+    world_size: int | None = None,
 ) -> dict[str, float]:
     """Held-out accuracy of each env and the mean over envs.
+
+    Sharded over data-parallel ranks: rank ``r`` of ``W`` generates and scores problems
+    ``r, r + W, r + 2W, ...`` and the per-problem results are gathered, so every rank
+    returns the same numbers (those of one process scoring every problem, up to the
+    sampling seeds of ranks > 0). ``rank``/``world_size`` default to the process group's.
 
     * ``val/greedy``: accuracy of greedy decoding;
     * ``val/pass@1_sampled`` and ``val/pass@<k>``: from ``k`` samples per problem at
@@ -410,6 +473,29 @@ def evaluate(
     """
     from prolong.core import Reason
 
+    r = D.rank() if rank is None else rank
+    w = D.world_size() if world_size is None else world_size
+    # this rank's share: (env, problem index) -> (greedy correct, no answer, correct samples of k)
+    mine: dict[str, dict[int, tuple[bool, bool, int]]] = {}
+    for env_id, problems in val_sets.items():
+        idx = list(range(r, len(problems), w))
+        shard = [problems[i] for i in idx]
+        results: dict[int, tuple[bool, bool, int]] = {}
+        if shard:
+            prompts = [p.prompt for p in shard]
+            groups = engine.generate(prompts, n=1, max_new_tokens=max_new_tokens, temperature=0.0)
+            verdicts = score(shard, [g[0].text for g in groups])
+            counts = [0] * len(shard)
+            if k > 0:
+                sampled = engine.generate(prompts, n=k, max_new_tokens=max_new_tokens, temperature=temperature,
+                                          seed=derive_seed("val", seed) if r == 0 else derive_seed("val", seed, r))
+                svs = score([p for p in shard for _ in range(k)], [c.text for g in sampled for c in g])
+                counts = [sum(bool(v.correct) for v in svs[j * k : (j + 1) * k]) for j in range(len(shard))]
+            for j, i in enumerate(idx):
+                results[i] = (bool(verdicts[j].correct), verdicts[j].reason == Reason.NO_ANSWER, counts[j])
+        mine[env_id] = results
+    gathered = D.all_gather_objects(mine) if w > 1 and rank is None else [mine]
+
     m: dict[str, float] = {}
     per_key: dict[str, list[float]] = {}
 
@@ -418,17 +504,18 @@ def evaluate(
         per_key.setdefault(key, []).append(value)
 
     for env_id, problems in val_sets.items():
-        prompts = [p.prompt for p in problems]
-        groups = engine.generate(prompts, n=1, max_new_tokens=max_new_tokens, temperature=0.0)
-        verdicts = score(problems, [g[0].text for g in groups])
-        put(env_id, "greedy", float(np.mean([v.correct for v in verdicts])))
-        put(env_id, "no_answer", float(np.mean([v.reason == Reason.NO_ANSWER for v in verdicts])))
+        merged: dict[int, tuple[bool, bool, int]] = {}
+        for part in gathered:
+            merged.update(part.get(env_id, {}))
+        rows = [merged[i] for i in sorted(merged)]
+        if not rows:
+            continue
+        put(env_id, "greedy", float(np.mean([g for g, _, _ in rows])))
+        put(env_id, "no_answer", float(np.mean([na for _, na, _ in rows])))
         if k > 0:
-            groups = engine.generate(prompts, n=k, max_new_tokens=max_new_tokens, temperature=temperature, seed=derive_seed("val", seed))
-            verdicts = score([p for p in problems for _ in range(k)], [c.text for g in groups for c in g])
-            correct = np.array([v.correct for v in verdicts], dtype=int).reshape(len(problems), k)
-            put(env_id, "pass@1_sampled", float(correct.mean()))
-            put(env_id, f"pass@{k}", float(np.mean([A.pass_at_k(k, int(c), k) for c in correct.sum(axis=1)])))
+            correct = np.array([c for _, _, c in rows], dtype=int)
+            put(env_id, "pass@1_sampled", float(correct.mean() / k))
+            put(env_id, f"pass@{k}", float(np.mean([A.pass_at_k(k, int(c), k) for c in correct])))
         headline = "greedy" if greedy or k == 0 else "pass@1_sampled"
         put(env_id, "pass@1", m[f"val/{env_id}/{headline}"])
     for key, values in per_key.items():
@@ -506,25 +593,32 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
     tasks = make_envs(cfg, split="train")
     val_tasks = make_envs(cfg, split="validation")
     val_sets = {e: [t.problems[i] for i in range(min(cfg.val_problems, len(t.problems)))] for e, t in val_tasks.items()}
-    engine = build_engine(cfg.engine, policy, tokenizer, batch_size=cfg.generation_batch_size, system_prompt=cfg.system_prompt)
+    engine_kwargs: dict[str, Any] = {"batch_size": cfg.generation_batch_size, "system_prompt": cfg.system_prompt}
+    if cfg.engine == "vllm":
+        engine_kwargs["dtype"] = cfg.dtype  # vLLM samples in the compute dtype, not the fp32 masters
+    elif cfg.compute_dtype():
+        engine_kwargs["autocast_dtype"] = cfg.compute_dtype()
+    engine = build_engine(cfg.engine, policy, tokenizer, **engine_kwargs)
     total = cfg.total_steps()
     bounds = cfg.stage_bounds()
 
     # ---- reference policy (held only while some KL term needs it), optimizer, triggers
     reference = None
     if cfg.stage_config(0).kl_coef > 0:
-        reference = copy.deepcopy(policy).eval().requires_grad_(False)
+        reference = make_reference(policy, cfg)
     optimizer = torch.optim.AdamW(policy.parameters(), lr=cfg.stage_config(0).lr, betas=tuple(cfg.adam_betas), weight_decay=cfg.weight_decay)
     triggers = ResetTriggers(
         every=cfg.stage_config(0).reset_every, plateau=cfg.reset_on_plateau, patience=cfg.reset_patience,
         min_delta=cfg.reset_min_delta, kl_threshold=cfg.reset_kl_threshold, kl_window=cfg.reset_kl_window, metric=cfg.reset_metric,
     )
     start_step, pending_reset, history = 0, None, []
+    # reset_rollback: the best policy by validation so far (CPU copy), its metric and step
+    best: dict[str, Any] = {"value": None, "step": None, "state": None}
     if ckpt_path is not None:
         state = load_checkpoint(ckpt_path)
         policy.load_state_dict(state["policy"])
         if state["reference"] is not None:
-            reference = reference or copy.deepcopy(policy).eval().requires_grad_(False)
+            reference = reference or make_reference(policy, cfg)
             reference.load_state_dict(state["reference"])
         else:
             reference = None
@@ -532,6 +626,10 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
         triggers.load_state_dict(state["triggers"])
         set_rng_state(state["rng"])
         start_step, pending_reset, history = state["step"], state["pending_reset"], state["metrics"]
+        best = state.get("best") or best
+        # the engine holds its own copy of the weights (vLLM): give it the loaded ones, or the
+        # first resumed step would sample from the initial weights
+        engine.sync_weights(policy)
         log(f"resumed from {ckpt_path} (step {start_step})")
         changed = sorted(k for k, v in state.get("config", {}).items()
                          if k not in ("resume", "progress", "out_dir") and cfg.to_dict().get(k) != v)
@@ -540,10 +638,15 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
     logger = (MetricsLogger if D.is_main() else D.NullLogger)(out_dir, tensorboard=cfg.tensorboard, wandb=cfg.wandb, wandb_project=cfg.wandb_project, config=cfg.to_dict(), history=history)
 
     def validate(step: int, scfg: TrainConfig) -> dict[str, float]:
-        return D.main_computes(lambda: evaluate(  # rank 0 validates; every rank gets its numbers
+        val = evaluate(  # sharded over ranks, results gathered: every rank gets the same numbers
             engine, val_sets, max_new_tokens=cfg.val_max_new_tokens or scfg.max_new_tokens, greedy=cfg.val_greedy,
             k=cfg.val_k, temperature=cfg.val_temperature, seed=cfg.seed,
-        ))
+        )
+        if cfg.reset_rollback:  # remember the best policy: a rollback reset restores it
+            value = _watched(val, cfg.reset_metric)
+            if best["value"] is None or value > best["value"]:
+                best.update(value=value, step=step, state={k: v.detach().to("cpu", copy=True) for k, v in policy.state_dict().items()})
+        return val
 
     def checkpoint(step: int) -> None:
         if not D.is_main():
@@ -555,6 +658,7 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
             "optimizer": optimizer.state_dict(),
             "triggers": triggers.state_dict(),
             "pending_reset": pending_reset,
+            "best": best if cfg.reset_rollback else None,
             "rng": rng_state(),
             "metrics": logger.history,
             "config": cfg.to_dict(),
@@ -584,18 +688,22 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
         reason = f"stage {stage}" if step == bounds[stage][0] and stage > 0 else pending_reset
         if reason is not None:
             if scfg.kl_coef > 0 and reference is None:
-                reference = copy.deepcopy(policy).eval().requires_grad_(False)
+                reference = make_reference(policy, cfg)
             elif scfg.kl_coef == 0:
                 reference = None
-            hard_reset(policy, reference, optimizer)
+            restore = best["state"] if cfg.reset_rollback else None
+            hard_reset(policy, reference, optimizer, restore=restore)
+            if restore is not None:
+                engine.sync_weights(policy)  # the engine samples from the restored weights
             triggers.on_reset(step, reason)
             triggers.every = scfg.reset_every
-            logger.event(step, "reset", reason=reason)
+            extra = {"rollback_to_step": best["step"], "rollback_value": best["value"]} if restore is not None else {}
+            logger.event(step, "reset", reason=reason, **extra)
             if bar is not None:
-                bar.write(f"step {step}: hard reset ({reason})")
+                bar.write(f"step {step}: hard reset ({reason})" + (f", rolled back to step {best['step']}" if restore is not None else ""))
         pending_reset = None
-        origin = triggers.last_reset_step if cfg.reset_restarts_warmup else 0
-        lr = scheduled_lr(scfg.lr, step, origin=origin, horizon=bounds[stage][1], warmup=cfg.warmup_steps, kind=cfg.lr_schedule)
+        lr = lr_at(scfg.lr, step, last_reset_step=triggers.last_reset_step, stage_end=bounds[stage][1], total_steps=total,
+                   warmup=cfg.warmup_steps, kind=cfg.lr_schedule, restart_at_reset=cfg.reset_restarts_warmup)
 
         # ---- rollouts: G samples per prompt, rewards, dynamic sampling (DAPO)
         rollout = D.equalize_rollout(collect_rollouts(engine, tasks, scfg, step=step))

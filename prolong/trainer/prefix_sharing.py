@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["shared_prefix_logits", "plain_response_logits"]
+__all__ = ["shared_prefix_logits", "shared_prefix_hidden", "plain_response_logits", "plain_response_hidden", "decoder_of"]
 
 _VERDICT: "weakref.WeakKeyDictionary[Any, bool]" = weakref.WeakKeyDictionary()
 
@@ -32,8 +32,34 @@ def plain_response_logits(model: Any, input_ids: torch.Tensor, attention_mask: t
     return torch.gather(logits, 1, resp_pos.unsqueeze(-1).expand(-1, -1, logits.shape[-1]))
 
 
+def decoder_of(model: Any) -> Any | None:
+    """The decoder stack under a causal LM's output layer (``model.model`` for Qwen2/Llama),
+    whose ``last_hidden_state`` the output layer turns into logits; None if it has none."""
+    get = getattr(model, "get_decoder", None)
+    try:
+        dec = get() if callable(get) else None
+    except Exception:
+        dec = None
+    return dec if dec is not None and dec is not model else None
+
+
+def plain_response_hidden(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, resp_pos: torch.Tensor) -> torch.Tensor:
+    """Last hidden states ``(N, T, H)`` at ``resp_pos`` (what the output layer turns into the
+    logits predicting each response token), from one forward of the decoder."""
+    hidden = decoder_of(model)(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
+    return torch.gather(hidden, 1, resp_pos.unsqueeze(-1).expand(-1, -1, hidden.shape[-1]))
+
+
+def _forward(model: Any, hidden: bool, **kw: Any) -> tuple[torch.Tensor, Any]:
+    if hidden:
+        out = decoder_of(model)(**kw)
+        return out.last_hidden_state, getattr(out, "past_key_values", None)
+    out = model(**kw)
+    return out.logits, getattr(out, "past_key_values", None)
+
+
 def _shared(model: Any, input_ids: torch.Tensor, resp_pos: torch.Tensor, resp_tokens: torch.Tensor,
-            resp_mask: torch.Tensor, *, min_saving: float) -> torch.Tensor | None:
+            resp_mask: torch.Tensor, *, min_saving: float, hidden: bool = False) -> torch.Tensor | None:
     n, t = resp_tokens.shape
     device = next(model.parameters()).device
     plen = (resp_pos[:, 0] + 1).tolist()  # right-padded layout: the prompt is [0, plen), its last position predicts token 0
@@ -49,17 +75,18 @@ def _shared(model: Any, input_ids: torch.Tensor, resp_pos: torch.Tensor, resp_to
         prompt_mask[g, p - len(key) :] = 1
     prompt_ids, prompt_mask = prompt_ids.to(device), prompt_mask.to(device)
     rows = torch.tensor(which, device=device)
-    out = model(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=(prompt_mask.cumsum(-1) - 1).clamp(min=0), use_cache=True)
-    cache = getattr(out, "past_key_values", None)
+    out, cache = _forward(model, hidden, input_ids=prompt_ids, attention_mask=prompt_mask,
+                          position_ids=(prompt_mask.cumsum(-1) - 1).clamp(min=0), use_cache=True)
     if cache is None or not hasattr(cache, "batch_select_indices"):
         return None
-    first = out.logits[:, -1][rows]  # predicts each row's first response token
+    first = out[:, -1][rows]  # predicts each row's first response token
     if t == 1:
         return first[:, None]
     cache.batch_select_indices(rows)  # each row's prompt keys/values (indexing keeps the autograd graph)
     mask = torch.cat([prompt_mask[rows], resp_mask[:, : t - 1].to(device=device, dtype=torch.long)], dim=1)
     positions = torch.tensor(plen, device=device)[:, None] + torch.arange(t - 1, device=device)
-    rest = model(input_ids=resp_tokens[:, : t - 1].to(device), attention_mask=mask, position_ids=positions, past_key_values=cache).logits
+    rest, _ = _forward(model, hidden, input_ids=resp_tokens[:, : t - 1].to(device), attention_mask=mask, position_ids=positions,
+                       past_key_values=cache, use_cache=True)
     return torch.cat([first[:, None], rest], dim=1)
 
 
@@ -81,7 +108,8 @@ def _passes_check(model: Any) -> bool:
         pos = torch.tensor([[2, 3, 4, 5], [2, 3, 4, 5], [3, 4, 5, 6]])
         tok = torch.stack([ids[0, 3:7], ids[1, 3:7], torch.cat([ids[2, 4:7], ids[2, :1]])])
         tmask = torch.tensor([[1.0, 1, 1, 0], [1, 1, 1, 1], [1, 1, 1, 0]])
-        with torch.no_grad():
+        # the mechanism is checked in the parameters' own precision (autocast off)
+        with torch.no_grad(), torch.autocast(device_type=param.device.type, enabled=False):
             ours = _shared(model, ids, pos, tok, tmask, min_saving=-1.0)
             theirs = plain_response_logits(model, ids.to(param.device), att.to(param.device), pos.to(param.device))
         if ours is not None:
@@ -108,6 +136,22 @@ def shared_prefix_logits(model: Any, input_ids: torch.Tensor, resp_pos: torch.Te
             (``resp_pos[i, 0] + 1`` is row i's prompt length).
         resp_tokens, resp_mask: ``(N, T)`` the response tokens and 1.0 on real ones.
     """
-    if resp_tokens.shape[1] < 1 or not _passes_check(model):
+    if resp_tokens.shape[1] < 1 or _cache_off(model) or not _passes_check(model):
         return None
     return _shared(model, input_ids, resp_pos, resp_tokens, resp_mask, min_saving=min_saving)
+
+
+def shared_prefix_hidden(model: Any, input_ids: torch.Tensor, resp_pos: torch.Tensor, resp_tokens: torch.Tensor,
+                         resp_mask: torch.Tensor, *, min_saving: float = 0.1) -> torch.Tensor | None:
+    """As :func:`shared_prefix_logits`, but the decoder's last hidden states ``(N, T, H)``
+    (the output layer is applied by the caller, in chunks), or None."""
+    if resp_tokens.shape[1] < 1 or decoder_of(model) is None or _cache_off(model) or not _passes_check(model):
+        return None
+    return _shared(model, input_ids, resp_pos, resp_tokens, resp_mask, min_saving=min_saving, hidden=True)
+
+
+def _cache_off(model: Any) -> bool:
+    """Activation checkpointing in training mode turns transformers' KV cache off."""
+    return bool(model.training and (getattr(model, "is_activation_checkpointing", False)
+                                    if hasattr(type(model), "is_activation_checkpointing")
+                                    else getattr(model, "is_gradient_checkpointing", False)))

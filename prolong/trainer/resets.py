@@ -2,7 +2,8 @@
 
 A *hard reset* makes the reference policy a copy of the current policy and throws the
 optimizer state away (Adam moments and step counts), and optionally restarts the
-learning-rate warmup. The KL term then pulls toward where the policy is, not where it
+learning-rate schedule (``reset_restarts_warmup``; ProRL kept one constant LR). With
+``reset_rollback`` the policy is first restored to the best one by validation. The KL term then pulls toward where the policy is, not where it
 started, so a long run can keep moving; the fresh optimizer forgets stale moments.
 
 When to reset (:class:`ResetTriggers`):
@@ -25,17 +26,27 @@ from typing import Any
 
 import torch
 
-__all__ = ["hard_reset", "ResetTriggers", "scheduled_lr"]
+__all__ = ["hard_reset", "ResetTriggers", "scheduled_lr", "lr_at"]
 
 
 @torch.no_grad()
-def hard_reset(policy: torch.nn.Module, reference: torch.nn.Module | None, optimizer: torch.optim.Optimizer) -> None:
+def hard_reset(
+    policy: torch.nn.Module,
+    reference: torch.nn.Module | None,
+    optimizer: torch.optim.Optimizer,
+    *,
+    restore: dict[str, torch.Tensor] | None = None,
+) -> None:
     """``reference := policy`` (a copy of the weights) and ``optimizer.state := {}``.
 
+    With ``restore`` (a state dict: the best policy by validation) the policy is first
+    rolled back to it, so the reference and the policy both restart from the best point.
     The optimizer keeps its parameter groups (and learning rates); its per-parameter
     state (Adam's ``exp_avg``, ``exp_avg_sq``, ``step``) is re-initialised on its next
     step. With no reference model (KL coefficient 0) only the optimizer is reset.
     """
+    if restore is not None:
+        policy.load_state_dict(restore)
     if reference is not None:
         reference.load_state_dict(policy.state_dict())
     optimizer.state.clear()
@@ -63,6 +74,22 @@ def scheduled_lr(base_lr: float, step: int, *, origin: int, horizon: int, warmup
     else:
         raise ValueError(f"unknown lr schedule {kind!r}; choose constant, cosine or linear")
     return base_lr * warm * decay
+
+
+def lr_at(
+    base_lr: float, step: int, *, last_reset_step: int, stage_end: int, total_steps: int, warmup: int,
+    kind: str = "constant", restart_at_reset: bool = True,
+) -> float:
+    """The learning rate of ``step`` in a run with hard resets.
+
+    ``restart_at_reset``: the schedule (warmup, then decay to 0 at the end of the stage)
+    restarts at the last reset. Otherwise one schedule runs over the whole run
+    (``origin = 0``, ``horizon = total_steps``), untouched by resets: with ``kind="constant"``
+    the LR is constant after the first warmup, as in ProRL.
+    """
+    if restart_at_reset:
+        return scheduled_lr(base_lr, step, origin=last_reset_step, horizon=stage_end, warmup=warmup, kind=kind)
+    return scheduled_lr(base_lr, step, origin=0, horizon=total_steps, warmup=warmup, kind=kind)
 
 
 @dataclass
