@@ -298,7 +298,15 @@ _SYM_EXPONENT = re.compile(
 )
 
 
-def sympy_text_problem(text: str, names: frozenset[str] | set[str] = frozenset()) -> str | None:
+def sympy_text_problem(
+    text: str,
+    names: frozenset[str] | set[str] = frozenset(),
+    *,
+    functions: frozenset[str] | set[str] = SYMPY_FUNCTIONS,
+    max_digits: int = MAX_SYMPY_NUMBER_DIGITS,
+    single_letter_variables: bool = False,
+    variable_exponents: bool = True,
+) -> str | None:
     """Why sympy's parser must not see ``text`` (None: it may).
 
     Allowed: decimal numbers (at most 100 digits, no exponent letter), ``+ - * / ( ) ,``,
@@ -309,6 +317,9 @@ def sympy_text_problem(text: str, names: frozenset[str] | set[str] = frozenset()
     ``_`` that is neither a Python keyword nor something sympy or Python defines (it
     becomes a Symbol). Refused: everything else (quotes, brackets, dots outside numbers,
     ``_``-leading or dunder names, ``lambda``, ``!``, ``%``, ...).
+
+    The model-answer guards call it stricter: their own ``functions``, ``max_digits``
+    15, variables of one letter only and numeric exponents only.
     """
     if not isinstance(text, str):
         return f"only text can be parsed, not {type(text).__name__}"
@@ -337,8 +348,8 @@ def sympy_text_problem(text: str, names: frozenset[str] | set[str] = frozenset()
         if kind in ("num", "name") and previous in ("num", "name") and not text[m.start()].isspace():
             return f"{value!r} directly after a number or name is not allowed (exponent letters, hex, suffixes)"
         if kind == "num":
-            if len(value.replace(".", "")) > MAX_SYMPY_NUMBER_DIGITS:
-                return f"a number has more than {MAX_SYMPY_NUMBER_DIGITS} digits"
+            if len(value.replace(".", "")) > max_digits:
+                return f"a number has more than {max_digits} digits"
             last_group = 0
         elif kind == "name":
             if "__" in value:
@@ -347,13 +358,18 @@ def sympy_text_problem(text: str, names: frozenset[str] | set[str] = frozenset()
                 return f"the Python keyword {value!r} is not allowed"
             if len(value) > MAX_NAME_CHARS:
                 return f"the name {value[:40]!r}... is longer than {MAX_NAME_CHARS} characters"
-            if value not in names and value not in SYMPY_FUNCTIONS and value in resolved:
-                return f"the name {value!r} is not allowed (functions: {', '.join(sorted(SYMPY_FUNCTIONS))})"
+            if single_letter_variables and len(value) > 1 and value not in functions and value not in names:
+                known = ", ".join(sorted(functions))
+                return f"name {value!r} is not allowed (variables are single letters; functions: {known})"
+            if value not in names and value not in functions and value in resolved:
+                return f"the name {value!r} is not allowed (functions: {', '.join(sorted(functions))})"
             last_group = 0
         elif kind == "pow":
             e = _SYM_EXPONENT.match(text, pos)
             if e is None:
                 return "an exponent must be a small number (like 2, -1 or (3/2)) or a variable"
+            if e.group("sym") is not None and not variable_exponents:
+                return "an exponent must be a small number (like 2, -1 or (3/2))"
             if e.group("sym") is not None:
                 sym = e.group("sym")
                 if sym not in names and sym in resolved and sym not in ("E", "I", "pi"):
