@@ -171,7 +171,7 @@ def _arithmetic_only(answer: str, entry: dict[str, Any]) -> str | None:
 
 _MATH_NAMES = {
     "sin", "cos", "tan", "cot", "sec", "csc", "asin", "acos", "atan", "acot", "sinh", "cosh", "tanh",
-    "asinh", "acosh", "atanh", "exp", "log", "ln", "sqrt", "pi", "Abs", "abs",
+    "asinh", "acosh", "atanh", "exp", "log", "ln", "sqrt", "pi", "E", "I", "Abs", "abs",
 }  # fmt: skip
 def _bounded_sympy_expr(answer: str, entry: dict[str, Any]) -> str | None:
     gold = entry.get("answer") if isinstance(entry.get("answer"), str) else ""
