@@ -35,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from prolong.envs.code import CodeVerifier, builtin_problems, code_reference  # noqa: E402
+from prolong.envs.code import CodeVerifier, builtin_problems  # noqa: E402
 from prolong.envs.code.compare import outputs_match, parse_tests, values_match  # noqa: E402
 from prolong.envs.code.sandbox import bwrap_argv, bwrap_path  # noqa: E402
 from prolong.pool import cpu_count  # noqa: E402

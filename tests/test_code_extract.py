@@ -116,7 +116,7 @@ def test_malformed_tests_name_what_is_wrong(bad, message):
         ("3\n", "3"),
         ("1 2 \n3\n\n\n", "1 2\n3\n"),
         ("a\r\nb\r\n", "a\nb\n"),
-        ("1 2\n3", "1\n2 3"),  # token-wise, as whitespace-insensitive judges
+        ("1  2\n3", "1 2\n3"),  # token-wise within a line
         ("0.3333333", "0.333333"),
         ("2.0", "2"),
         ("1e-7", "0.0000001"),
@@ -140,10 +140,21 @@ def test_outputs_that_match(got, expected):
         ("3\n3", "3"),
         ("0x10", "16"),
         ("1_000", "1000"),
+        ("1 2\n3", "1\n2 3"),  # the lines of a multi-line answer count (default match="lines")
+        ("1 2 3", "1\n2\n3"),
     ],
 )
 def test_garbage_does_not_match(got, expected):
     assert not outputs_match(got, expected)
+
+
+def test_token_matching_over_lines_and_exact_decimals_are_options():
+    assert outputs_match("1 2\n3", "1\n2 3", match="tokens")
+    assert outputs_match("1 2 3", "1\n2\n3", match="tokens")
+    assert outputs_match("0.3333333", "0.333333")  # default: within 1e-6
+    assert not outputs_match("0.3333333", "0.333333", float_mode="exact")  # LiveCodeBench: exact decimals
+    assert outputs_match("0.50", "0.5", float_mode="exact")
+    assert outputs_match("2.0", "2", float_mode="exact")
 
 
 def test_huge_integers_beyond_the_digit_limit_do_not_crash():
@@ -160,7 +171,8 @@ def test_huge_integers_beyond_the_digit_limit_do_not_crash():
     [
         ([1, 2], [1, 2]),
         ([[1, 2]], [[1, 2]]),
-        ([1, 2], [[1, 2]]),  # APPS wraps the return value in a list
+        (True, 1),  # as Python and every peer judge (bool_is_int=True, the default)
+        (0, False),
         (0.30000000000000004, 0.3),
         (2.0, 2),
         ({"a": [1]}, {"a": [1]}),
@@ -174,8 +186,9 @@ def test_values_that_match(got, expected):
 @pytest.mark.parametrize(
     "got, expected",
     [
-        (1, True),
-        (True, 1),
+        ([1, 2], [[1, 2]]),  # a bare value is not a one-element list (unless wrapped_outputs)
+        (3, [3]),
+        (2, True),
         ("1", 1),
         ([1, 2], [2, 1]),
         (2.5, 2),
@@ -186,3 +199,13 @@ def test_values_that_match(got, expected):
 )
 def test_values_that_do_not_match(got, expected):
     assert not values_match(got, expected)
+
+
+def test_value_options():
+    assert values_match([1, 2], [[1, 2]], wrapped_outputs=True)  # APPS / TACO wrapping
+    assert values_match(3, [3], wrapped_outputs=True)
+    assert not values_match(True, 1, bool_is_int=False)
+    assert not values_match(1, True, bool_is_int=False)
+    assert values_match(0.1 + 0.2, 0.3)
+    assert not values_match(0.1 + 0.2, 0.3, float_mode="exact")
+    assert values_match(0.5, 0.5, float_mode="exact")

@@ -158,8 +158,18 @@ class Execution:
 
     ``mode="stdio"``: ``input`` (str) is the program's stdin. ``mode="call"``: the program
     is imported as a module and ``fn_name(*input)`` is called (``input`` a list of JSON
-    values); a top-level function or a method of a ``Solution`` class. ``group`` names
-    the executions that share a wall-clock budget (one problem's tests).
+    values); a top-level function or a method of a ``Solution`` class. ``mode="assert"``:
+    ``input`` is a judge spec (``TestSuite.spec()``: the tests' code, or ``"calls"``); the
+    program loads once, a judge process runs the tests against it, and ``result`` holds the
+    judge's verdict lines (one JSON object per test: ``i``, ``s`` status, ``t``, ``e``,
+    ``v`` a call's returned value). ``group`` names the executions that share a wall-clock
+    budget (one problem's tests).
+
+    ``timeout``: this run's wall-clock limit (default ``Limits.timeout``; an assert run's
+    limit for all its tests); ``test_timeout``: one test's limit (RLIMIT_CPU follows it);
+    ``budget``: seconds its group may use together (default: ``run``'s ``group_budget``);
+    ``preamble``: the judges' import preamble before a call-based program; ``start``: an
+    assert run's first test.
     """
 
     program: str
@@ -167,6 +177,11 @@ class Execution:
     mode: str = "stdio"
     fn_name: str | None = None
     group: Any = None
+    timeout: float | None = None
+    test_timeout: float | None = None
+    budget: float | None = None
+    preamble: bool = False
+    start: int = 0
 
 
 @dataclass
@@ -190,6 +205,12 @@ class ExecResult:
     maxrss_kb: int = 0
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _cpu_limit(limits: Limits, test_timeout: float, timeout: float) -> int:
+    """RLIMIT_CPU of a process that runs one test: the test's own limit, never past the run's."""
+    per_test = limits.cpu_seconds if limits.cpu_seconds is not None else test_timeout
+    return max(1, min(math.ceil(per_test), math.ceil(timeout)))
 
 
 # --------------------------------------------------------------------------- environment
@@ -637,11 +658,13 @@ class _Run:
     __slots__ = (
         "job", "group", "index", "rid", "worker", "limits", "mode", "timeout", "fds", "stdout", "stderr", "stderr_total",
         "result", "status", "started", "status_at", "output_exceeded", "kill_sent", "worker_lost", "by_deadline", "hard",
+        "budget",
     )
 
     def __init__(self, job: "_Job", group: "_Group", index: int, rid: int, worker: _Worker, timeout: float, by_deadline: bool) -> None:
         self.job, self.group, self.index, self.rid, self.worker = job, group, index, rid, worker
         self.limits, self.mode, self.timeout = job.limits, job.executions[index].mode, timeout
+        per_test = job.executions[index].timeout
         self.by_deadline = by_deadline  # the item's deadline, not the per-test limit, set ``timeout``
         self.fds: dict[str, int] = {}
         self.stdout = bytearray()
@@ -654,7 +677,9 @@ class _Run:
         self.output_exceeded = False
         self.kill_sent = False
         self.worker_lost = ""
-        self.hard = min(self.started + timeout + _RUNNER_SLACK + 0.5 * job.limits.timeout, job.deadline_at + _DEADLINE_SLACK)
+        self.budget: float | None = None  # the problem's budget, when it (not the test's limit) set ``timeout``
+        slack = _RUNNER_SLACK + 0.5 * min(job.limits.timeout, per_test if per_test is not None else job.limits.timeout)
+        self.hard = min(self.started + timeout + slack, job.deadline_at + _DEADLINE_SLACK)
 
     def deadline(self) -> float:
         if self.status is None:
@@ -707,6 +732,8 @@ class _Job:
         self.vbase = 0.0
         self.used = 0.0
         self.running: set[_Run] = set()
+        # assert runs given back after a slice of time: what they did so far, where they go on
+        self.partial: dict[int, dict[str, Any]] = {}
         self.groups: list[_Group] = []
         self.heap: list[tuple[float, int, int, _Group]] = []  # groups with nothing running and something to start
         self.busy: set[_Group] = set()  # groups with something running
@@ -1212,13 +1239,22 @@ class SandboxPool:
             if picked is None:
                 return
             job, g, from_heap = picked
-            timeout = job.limits.timeout
-            if job.budget is not None:
-                left = job.budget - g.used - sum(now - r.started for r in g.running)
+            ex = job.executions[g.queue[0]]
+            timeout = ex.timeout if ex.timeout is not None else job.limits.timeout
+            part = job.partial.get(g.queue[0])
+            if part is not None:  # an assert run going on after a slice: what is left of its time
+                timeout = max(0.05, timeout - part["wall"])
+            budget = ex.budget if ex.budget is not None else job.budget
+            by_budget = False
+            if budget is not None:
+                left = budget - g.used - sum(now - r.started for r in g.running)
                 if left <= 0:
-                    self._skip_group(job, g, ExecResult(SKIPPED, note=f"the problem's {job.budget:g} s budget was spent"))
+                    self._skip_group(
+                        job, g, ExecResult(SKIPPED, note=f"not run: the problem's {budget:g} s budget was spent", extra={"budget": budget})
+                    )
                     continue
-                timeout = min(timeout, max(left, 0.05))
+                if left < timeout:
+                    timeout, by_budget = max(left, 0.05), True
             by_deadline = False
             left = job.deadline_at - now
             if left <= 0.01:
@@ -1232,6 +1268,8 @@ class SandboxPool:
                 continue
             i = g.queue[0]
             run = self._start(w, job, g, i, timeout, by_deadline)
+            if run is not None and by_budget:
+                run.budget = budget
             if run is None:  # the worker died while idle: not this program's fault; it stays queued
                 self._replace(w, unused_death=w.completed == 0)
                 continue
@@ -1249,7 +1287,11 @@ class SandboxPool:
         while g.queue:
             i = g.queue.popleft()
             job.pending -= 1
-            self._set(job, i, ExecResult(template.status, note=template.note, extra=dict(template.extra)))
+            res = ExecResult(template.status, note=template.note, extra=dict(template.extra))
+            part = job.partial.get(i)
+            if part is not None:  # the verdicts of its earlier slices stay
+                res.result, res.wall, res.cpu, res.stderr = bytes(part["result"]), part["wall"], part["cpu"], part["stderr"]
+            self._set(job, i, res)
 
     def _sweep(self, now: float) -> None:
         closed = False
@@ -1293,23 +1335,34 @@ class SandboxPool:
         self._next_id += 1
         rid = self._next_id
         program = ex.program.encode("utf-8", "surrogatepass")
+        test_timeout = ex.test_timeout if ex.test_timeout is not None else limits.timeout
         if ex.mode == "call":
             args = ex.input if isinstance(ex.input, list) else [ex.input]
             data = json.dumps(args).encode()
+        elif ex.mode == "assert":
+            data = json.dumps(ex.input).encode()
         else:
             data = ex.input.encode("utf-8", "surrogatepass") if isinstance(ex.input, str) else bytes(ex.input)
         header = {
             "id": rid,
-            "mode": "call" if ex.mode == "call" else "stdio",
+            "mode": ex.mode if ex.mode in ("call", "assert") else "stdio",
             "fn_name": ex.fn_name,
             "timeout": timeout,
-            "cpu": min(limits.cpu, max(1, math.ceil(timeout))),
+            "cpu": _cpu_limit(limits, test_timeout, timeout),
+            "preamble": bool(ex.preamble),
             "memory": int(limits.memory_mb) << 20,
             "nproc": int(limits.nproc),
             "nofile": int(limits.nofile),
             "fsize": int(limits.fsize_mb) << 20,
             "stack": int(limits.stack_mb) << 20,
         }
+        if ex.mode == "assert":
+            part = job.partial.get(i)
+            header["n_tests"] = len(ex.input.get("tests") or ())
+            header["test_timeout"] = test_timeout
+            header["start"] = int(part["start"] if part else ex.start)
+            # a run gives its worker back after about one test's time (fair share), and goes on later
+            header["slice"] = test_timeout
         send_fds: list[int] = []
         keep: dict[str, int] = {}
         sent = False
@@ -1470,7 +1523,30 @@ class SandboxPool:
             res = self._result(run)
             g.used += res.wall
             job.used += res.wall
-            if g.failed:  # the item is a sandbox failure whatever this run did
+            part = job.partial.get(i)
+            nxt = (run.status or {}).get("next")
+            ex = job.executions[i]
+            n_tests = len(ex.input.get("tests") or ()) if run.mode == "assert" and isinstance(ex.input, dict) else 0
+            if (
+                run.mode == "assert" and res.status == OK and isinstance(nxt, int) and not g.failed
+                and (part["start"] if part else ex.start) < nxt < n_tests
+            ):
+                # the run gave its worker back after a slice of time: go on later from test ``nxt``
+                if part is None:
+                    part = job.partial[i] = {"result": bytearray(), "wall": 0.0, "cpu": 0.0, "stderr": ""}
+                part["result"] += res.result or b""
+                part["wall"] += res.wall
+                part["cpu"] += res.cpu
+                part["stderr"] = res.stderr or part["stderr"]
+                part["start"] = nxt
+                g.queue.appendleft(i)
+                job.pending += 1
+                res = None
+            elif part is not None:
+                res.result = bytes(part["result"]) + (res.result or b"")
+                res.wall += part["wall"]
+                res.cpu += part["cpu"]
+            if res is not None and g.failed:  # the item is a sandbox failure whatever this run did
                 res.note = (res.note + "; " if res.note else "") + f"the item failed: {g.failed}"
         if not g.running:
             job.busy.discard(g)
@@ -1509,7 +1585,7 @@ class SandboxPool:
         res = ExecResult(
             RUNTIME,
             stdout=bytes(run.stdout),
-            result=bytes(run.result) if run.mode == "call" else None,
+            result=bytes(run.result) if run.mode in ("call", "assert") else None,
             stderr=stderr,
             exit_code=code,
             signal=sig,
@@ -1517,14 +1593,20 @@ class SandboxPool:
             cpu=float(st.get("cpu") or 0.0),
             maxrss_kb=int(st.get("maxrss_kb") or 0),
         )
-        cpu_limit = float(min(run.limits.cpu, max(1, math.ceil(run.timeout))))
+        ex = run.job.executions[run.index]
+        cpu_limit = float(_cpu_limit(run.limits, ex.test_timeout if ex.test_timeout is not None else run.limits.timeout, run.timeout))
         if run.output_exceeded:
             res.status, res.note = OUTPUT, f"output exceeded {run.limits.output_mb:g} MiB"
+        elif st.get("timed_out") and run.budget is not None:
+            res.status, res.note = SKIPPED, f"stopped: the problem's {run.budget:g} s budget was spent (not this test's own limit)"
+            res.extra["budget"] = run.budget
         elif st.get("timed_out") and run.by_deadline:
             res.status, res.note = TIMEOUT, "stopped: the item's deadline was reached"
             res.extra["deadline"] = True
         elif st.get("timed_out"):
             res.status, res.note = TIMEOUT, f"ran past the {run.timeout:g} s wall-clock limit"
+        elif run.mode == "assert" and code == 0 and sig is None:
+            res.status = OK  # the verdicts are on the result pipe; a crash of the program is in them
         elif sig == signal.SIGXCPU or (sig == signal.SIGKILL and res.cpu >= cpu_limit - 0.05):
             res.status, res.note = TIMEOUT, f"ran past the {cpu_limit:g} s CPU-time limit"
         elif code == EXIT_MEMORY or (code == EXIT_RAISED and "MemoryError" in stderr[-400:]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -9,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from prolong.core import Problem, Reason, Verdict
-from prolong.envs.code.compare import DEFAULT_FLOAT_TOL, TestSuite, outputs_match, parse_tests, values_match
+from prolong.envs.code.compare import DEFAULT_FLOAT_TOL, TestSuite, _options, outputs_match, parse_tests, values_match
 from prolong.envs.code.extract import extract_program
 from prolong.envs.code.sandbox import (
     LOST,
@@ -77,11 +78,30 @@ class CodeVerifier:
     caller's items start as soon as a worker frees, whatever another caller's programs do.
 
     Args:
-        timeout: wall-clock seconds per test.
+        timeout: wall-clock seconds per test: the primary limit (a problem's
+            ``options["time_limit"]`` overrides it).
         memory_mb: address-space limit per test.
         problem_timeout: sandbox time (wall-clock seconds, summed over its tests) that one
-            response's program may use; tests not started when it is spent are
-            ``skipped`` (failed), so one slow program cannot stall a batch.
+            response's program may use; a test stopped or not started because it is spent
+            is ``skipped`` with the budget named (never a ``timeout``). ``None`` (default):
+            (the number of tests + 1) x the per-test limit, so the budget never cuts tests
+            that keep to their own limit; a problem's
+            ``options["problem_timeout"]`` overrides it.
+        judge_preamble: run call-based and assert tests' programs after the judges' common
+            preamble (``typing``'s names, ``collections``, ``heapq``, ``bisect``, ``math``,
+            ``itertools``, ``functools``, ``string``, ``re`` imported; recursion limit
+            100000), as LeetCode, LiveCodeBench and verl's prime_code do. A problem's
+            ``options["judge_preamble"]`` overrides it. stdin/stdout programs never get it.
+        match, float_mode, bool_is_int, wrapped_outputs: comparison defaults (see
+            :mod:`~prolong.envs.code.compare`); a problem's ``options`` override them.
+        output_mb: cap on a test's stdout (and a call's result); past it the test fails
+            with ``output limit``.
+        isolate_tests: assert tests: each test in a fresh fork of the loaded program
+            (default); False runs them one after another in the loaded program (faster; a
+            test can then see what an earlier one left in the program's state).
+        load_once: call-based tests (2 or more): load the program once per problem in the
+            sandbox and call it for each test in a fork of the loaded state (default); False
+            runs each test as a fresh program (a fork of the sandbox's worker per test).
         processes: sandbox workers (default: the CPUs this process may use).
         sandbox: ``"bwrap"`` (default) or ``"unsafe-rlimits-only"`` (no isolation: an
             explicit opt-in; ``PROLONG_ALLOW_UNSANDBOXED=1`` does the same when bwrap is missing).
@@ -97,7 +117,7 @@ class CodeVerifier:
         *,
         timeout: float = 6.0,
         memory_mb: int = 1024,
-        problem_timeout: float = 60.0,
+        problem_timeout: float | None = None,
         processes: int | None = None,
         sandbox: str | None = None,
         float_tol: float = DEFAULT_FLOAT_TOL,
@@ -105,9 +125,28 @@ class CodeVerifier:
         limits: Limits | None = None,
         packages: Sequence[str] = ("numpy",),
         max_program_chars: int = 200_000,
+        judge_preamble: bool = True,
+        match: str = "lines",
+        float_mode: str = "tol",
+        bool_is_int: bool = True,
+        wrapped_outputs: bool = False,
+        output_mb: float | None = None,
+        isolate_tests: bool = True,
+        load_once: bool = True,
     ) -> None:
-        self.limits = limits or Limits(timeout=timeout, memory_mb=memory_mb)
-        self.problem_timeout = float(problem_timeout)
+        if limits is None:
+            limits = Limits(timeout=timeout, memory_mb=memory_mb, **({"output_mb": output_mb} if output_mb else {}))
+        elif output_mb:
+            limits = dataclasses.replace(limits, output_mb=output_mb)
+        self.limits = limits
+        self.problem_timeout = None if problem_timeout is None else float(problem_timeout)
+        if self.problem_timeout is not None and not self.problem_timeout > 0:
+            raise ValueError(f"problem_timeout must be positive seconds or None, got {problem_timeout!r}")
+        self.options = _options(
+            {"judge_preamble": judge_preamble, "match": match, "float_mode": float_mode, "bool_is_int": bool_is_int,
+             "wrapped_outputs": wrapped_outputs, "float_tol": float(float_tol), "isolate_tests": isolate_tests,
+             "load_once": load_once}
+        )
         self.processes = processes
         self.sandbox = sandbox
         self.float_tol = float(float_tol)
@@ -180,33 +219,113 @@ class CodeVerifier:
                 verdicts[k] = Verdict(0.0, False, found.program, Reason.INVALID_ANSWER, {"error": f"problem {pid}: {e}"})
                 continue
             if self.max_tests is not None:
-                suite = TestSuite(suite.mode, suite.inputs[: self.max_tests], suite.outputs[: self.max_tests], suite.fn_name)
+                suite = suite.head(self.max_tests)
             plans.append((k, found.program, suite, found.how))
-            for inp in suite.inputs:
-                executions.append(Execution(found.program, inp, suite.mode, suite.fn_name, group=k))
+            executions.extend(self._executions(found.program, suite, k))
         left = None if deadline is None or math.isinf(deadline) else deadline - (time.monotonic() - start)
-        results = self.pool.run(executions, self.limits, group_budget=self.problem_timeout, deadline=left) if executions else []
+        results = self.pool.run(executions, self.limits, deadline=left) if executions else []
         at = 0
         for k, program, suite, how in plans:
-            mine = results[at : at + len(suite)]
-            at += len(suite)
+            n = 1 if self._one_run(suite) else len(suite)
+            mine = results[at : at + n]
+            at += n
+            if self._one_run(suite):
+                mine = self._assert_results(suite, mine[0])
             verdicts[k] = self._verdict(program, suite, mine, how, deadline)
         return [v for v in verdicts if v is not None]
 
+    def option(self, suite: TestSuite, name: str) -> Any:
+        return suite.options.get(name, self.options.get(name))
+
+    def _one_run(self, suite: TestSuite) -> bool:
+        """All tests in one sandbox run (the program loaded once)?"""
+        return suite.mode == "assert" or (suite.mode == "call" and len(suite) > 1 and bool(self.option(suite, "load_once")))
+
+    def _executions(self, program: str, suite: TestSuite, group: Any) -> list[Execution]:
+        """The sandbox runs of one problem: one per test, or one for all assert tests (the
+        program loads once, each test runs in a fork of the loaded program)."""
+        per_test = float(self.option(suite, "time_limit") or self.limits.timeout)
+        budget = self.option(suite, "problem_timeout") or self.problem_timeout
+        preamble = bool(self.option(suite, "judge_preamble")) and suite.mode != "stdio"
+        if suite.mode == "call" and self._one_run(suite):
+            # the program loads once; each test calls it in a fork of the loaded program (the
+            # judge only calls and hands the value back: the comparison stays here)
+            budget = float(budget) if budget else per_test * (len(suite) + 1)
+            total = min(budget, per_test * (len(suite) + 1))
+            spec = {"tests": ["call"] * len(suite), "calls": [list(a) for a in suite.inputs], "entry_point": suite.fn_name,
+                    "names": [], "setup": "", "prelude": "", "isolate": bool(self.option(suite, "isolate_tests"))}
+            return [Execution(program, spec, "assert", suite.fn_name, group=group, timeout=total,
+                              test_timeout=per_test, budget=budget, preamble=preamble)]
+        if suite.mode == "assert":
+            budget = float(budget) if budget else per_test * (len(suite) + 1)
+            total = min(budget, per_test * (len(suite) + 1))
+            spec = dict(suite.spec(), isolate=bool(self.option(suite, "isolate_tests")))
+            return [Execution(program, spec, "assert", suite.fn_name, group=group, timeout=total,
+                              test_timeout=per_test, budget=budget, preamble=preamble)]
+        # default: every test may use its whole limit (plus one limit of slack for the
+        # moments spent killing tests that ran past theirs)
+        budget = float(budget) if budget else per_test * (len(suite) + 1)
+        return [
+            Execution(program, inp, suite.mode, suite.fn_name, group=group, timeout=per_test, test_timeout=per_test,
+                      budget=budget, preamble=preamble)
+            for inp in suite.inputs
+        ]
+
+    def _assert_results(self, suite: TestSuite, r: ExecResult) -> list[ExecResult]:
+        """Per-test results of an assert run, from the verdict lines its judge wrote."""
+        verdicts: dict[int, dict[str, Any]] = {}
+        for line in (r.result or b"").split(b"\n"):
+            try:
+                v = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(v, dict) and isinstance(v.get("i"), int) and 0 <= v["i"] < len(suite) and v["i"] not in verdicts:
+                verdicts[v["i"]] = v
+        out: list[ExecResult] = []
+        stderr = r.stderr
+        for i in range(len(suite)):
+            v = verdicts.get(i)
+            if v is None:  # the run ended before this test had a verdict
+                if r.status == OK:
+                    status, note = SKIPPED, "not run: the time of the problem's run was spent"
+                elif r.status == RUNTIME:
+                    status, note = RUNTIME, "no verdict: the tests' judge ended before this test (" + (r.note or "killed") + ")"
+                else:
+                    status, note = r.status, r.note
+                out.append(ExecResult(status, stderr=stderr, wall=0.0, note=note, extra=dict(r.extra)))
+                continue
+            s = str(v.get("s"))
+            status = {"passed": OK, "returned": OK, "timeout": TIMEOUT, "runtime error": RUNTIME, "memory limit": MEMORY}.get(s, WRONG_ANSWER)
+            if suite.mode == "call" and s == "passed":
+                status = RUNTIME  # a call-based test's verdict carries the value; without it, nothing to compare
+            res = ExecResult(status, wall=float(v.get("t") or 0.0), note=str(v.get("e") or "")[-2000:], stderr="")
+            if suite.mode == "call" and s == "returned":
+                res.result = str(v.get("v") or "").encode()
+            elif status == RUNTIME and not res.note:
+                res.note = "runtime error"
+            res.extra["assert"] = s
+            out.append(res)
+        return out
+
     def run_program(self, program: str, answer: Any, *, deadline: float | None = None) -> list[ExecResult]:
-        """Run a bare program on every test (no extraction, no scoring): raw results."""
+        """Run a bare program on every test (no extraction, no scoring): raw results
+        (assert tests: one result per test, from the judge's verdicts)."""
         suite = parse_tests(answer)
-        executions = [Execution(program, inp, suite.mode, suite.fn_name, group=0) for inp in suite.inputs]
-        return self.pool.run(executions, self.limits, group_budget=self.problem_timeout, deadline=deadline)
+        results = self.pool.run(self._executions(program, suite, 0), self.limits, deadline=deadline)
+        return self._assert_results(suite, results[0]) if self._one_run(suite) else results
 
     # ------------------------------------------------------------------ scoring
     def _judge(self, suite: TestSuite, i: int, r: ExecResult) -> tuple[str, str]:
         """(status, what the program gave) of test i."""
+        if suite.mode == "assert":
+            return (PASSED if r.status == OK else r.status), ""
         if r.status != OK:
             return r.status, r.stdout.decode("utf-8", "replace") if suite.mode == "stdio" else ""
+        tol = float(self.option(suite, "float_tol"))
         if suite.mode == "stdio":
             got = r.stdout.decode("utf-8", "replace")
-            return (PASSED if outputs_match(got, suite.outputs[i], self.float_tol) else WRONG_ANSWER), got
+            ok = outputs_match(got, suite.outputs[i], tol, match=self.option(suite, "match"), float_mode=self.option(suite, "float_mode"))
+            return (PASSED if ok else WRONG_ANSWER), got
         raw = r.result or b""
         if not raw:
             return WRONG_ANSWER, "(no return value)"
@@ -214,7 +333,15 @@ class CodeVerifier:
             value = json.loads(raw)
         except (ValueError, RecursionError):
             return WRONG_ANSWER, "(a return value that is not JSON)"
-        return (PASSED if values_match(value, suite.outputs[i], self.float_tol) else WRONG_ANSWER), raw.decode("utf-8", "replace")
+        ok = values_match(
+            value,
+            suite.outputs[i],
+            tol,
+            wrapped_outputs=bool(self.option(suite, "wrapped_outputs")),
+            bool_is_int=bool(self.option(suite, "bool_is_int")),
+            float_mode=self.option(suite, "float_mode"),
+        )
+        return (PASSED if ok else WRONG_ANSWER), raw.decode("utf-8", "replace")
 
     def _verdict(
         self, program: str, suite: TestSuite, results: Sequence[ExecResult], how: str, deadline: float | None = None
@@ -226,14 +353,16 @@ class CodeVerifier:
             status, got = self._judge(suite, i, r)
             entry: dict[str, Any] = {"status": status, "time": round(r.wall, 4)}
             error = ""
-            if status in (RUNTIME, MEMORY, TIMEOUT, OUTPUT, SKIPPED, LOST):
+            if status in (RUNTIME, MEMORY, TIMEOUT, OUTPUT, SKIPPED, LOST) or (suite.mode == "assert" and status != PASSED):
                 error = "\n".join(x for x in (r.note, _last_lines(r.stderr) if r.stderr.strip() else "") if x)
                 entry["error"] = error
             tests.append(entry)
             if status == PASSED:
                 passed += 1
             elif first_failure is None:
-                if suite.mode == "stdio":
+                if suite.mode == "assert":
+                    shown_in, shown_out = suite.inputs[i], "(the test's assertions)"
+                elif suite.mode == "stdio":
                     shown_in, shown_out = suite.inputs[i], suite.outputs[i]
                 else:
                     shown_in = f"{suite.fn_name}(" + ", ".join(json.dumps(a) for a in suite.inputs[i]) + ")"
