@@ -35,6 +35,7 @@ demo: install
 	$(BIN)/prolong demo
 
 test: install
+	$(BIN)/ruff check prolong tests benchmarks
 	$(BIN)/python -m pytest -q tests
 
 bench: install

@@ -11,11 +11,13 @@ resets (prolonged RL, arXiv 2507.12507), and reward adapters for other RL stacks
 
 from __future__ import annotations
 
-from prolong.api import verify, verify_batch
+from prolong.api import make_task, verify, verify_batch
 from prolong.core import (
     GeneratedProblems,
     ListProblems,
     Problem,
+    ProlongError,
+    UnknownEnvError,
     Reason,
     Task,
     Verdict,
@@ -40,6 +42,9 @@ __all__ = [
     "TextSpace",
     "verify",
     "verify_batch",
+    "make_task",
+    "ProlongError",
+    "UnknownEnvError",
     "register_task",
     "register_env",
     "register_verifier",

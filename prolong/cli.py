@@ -26,13 +26,11 @@ DELEGATED: dict[str, tuple[str, str]] = {
 
 
 def _make_env(env_id: str, kwargs: list[str]) -> Any:
-    import gymnasium as gym
+    """The env of a name a user typed (:func:`prolong.make_task`'s one rule), unwrapped."""
+    from prolong.env import TaskEnv
+    from prolong.scoring import make_task
 
-    import prolong
-
-    if env_id not in prolong.list_envs() and not env_id.startswith("prolong/"):
-        env_id = f"prolong/{env_id}-v0" if "/" not in env_id else env_id
-    return gym.make(env_id, **parse_env_kwargs(kwargs)).unwrapped
+    return TaskEnv(make_task(env_id, **parse_env_kwargs(kwargs)))
 
 
 def parse_env_kwargs(items: Sequence[str] | None) -> dict[str, Any]:
@@ -79,14 +77,16 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     """Score a JSONL file of {"response", "answer"} (or {"response", "problem": {...}}) records."""
     import prolong
-    from prolong.core import coerce_problem
+    from prolong.core import coerce_problem, list_verifiers
     from prolong.data import iter_records
+    from prolong.scoring import make_task
 
-    domain = args.env
-    if "/" in domain:
-        from prolong.env import domain_of_env
-
-        domain = domain_of_env(domain) or domain
+    _check_input_file(args.file)
+    # a domain name scores with its default verifier; an env id or short name (with
+    # key=value arguments) with that env's own task, exactly as its env.step does
+    kw = parse_env_kwargs(args.kw)
+    target: Any = args.env if args.env in list_verifiers() and not kw else make_task(args.env, **kw)
+    domain = target if isinstance(target, str) else target.domain
     responses, answers, problems = [], [], []
     for location, rec in iter_records(args.file):
         if "response" not in rec:
@@ -107,7 +107,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         responses.append(rec["response"])
         answers.append(answer)
         problems.append(problem)
-    verdicts = prolong.verify_batch(domain, responses, answers, problems, progress=not args.quiet)
+    verdicts = prolong.verify_batch(target, responses, answers, problems, progress=not args.quiet)
     reasons = Counter(v.reason for v in verdicts)
     n = len(verdicts)
     if args.out:
@@ -120,6 +120,29 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for reason, c in reasons.most_common():
         print(f"  {reason:<24} {c:>7}  ({c / n:.1%})")
     return 0
+
+
+def _check_input_file(path: str) -> None:
+    """Fail at once, naming it, on an input that cannot be a JSONL file of records."""
+    if path == "-":
+        return
+    if os.path.isdir(path):
+        raise ValueError(f"{path}: is a directory; give a JSONL file of records")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such file")
+    if path.endswith((".parquet", ".pq")):
+        return
+    with open(path, "rb") as f:
+        head = f.read(8192)
+    if path.endswith(".gz") or head[:2] == b"\x1f\x8b":
+        return
+    if b"\x00" in head:
+        raise ValueError(f"{path}: is a binary file, not JSONL text")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.start < len(head) - 4:  # not just a character cut at the end of the sample
+            raise ValueError(f"{path}: is not UTF-8 text (byte {e.start}); give a JSONL file of records") from None
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -182,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("file", help='JSONL with {"response": ..., "answer": ...} per line')
     v.add_argument("--out", help="write one verdict per line to this JSONL file")
     v.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    v.add_argument("kw", nargs="*", help="env constructor arguments as key=value (with an env id or short name)")
     v.set_defaults(fn=cmd_verify)
     d = sub.add_parser("demo", help="score reference and wrong answers on every env")
     d.add_argument("-n", type=int, default=20)
@@ -209,8 +233,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         return int(args.fn(args) or 0)
-    except (ValueError, FileNotFoundError, KeyError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (ValueError, FileNotFoundError, KeyError, IsADirectoryError, PermissionError) as e:
+        msg = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+        print(f"error: {msg.strip().splitlines()[0] if msg.strip() else type(e).__name__}", file=sys.stderr)
         return 2
 
 

@@ -21,6 +21,8 @@ from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
+    "ProlongError",
+    "UnknownEnvError",
     "Problem",
     "Verdict",
     "Reason",
@@ -35,7 +37,21 @@ __all__ = [
     "list_verifiers",
     "derive_seed",
     "to_plain",
+    "owner_task",
 ]
+
+
+class ProlongError(ValueError):
+    """The base of prolong's user-facing errors: one line that names the input at fault
+    (an unknown env or domain, a bad env argument, a domain clash). A ValueError, so
+    code that caught ValueError before keeps working."""
+
+
+class UnknownEnvError(ProlongError, KeyError):
+    """An env id, short name or domain that nothing is registered under (also a KeyError)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 class Reason:
@@ -226,6 +242,30 @@ class ProblemSource(Protocol):
     def __getitem__(self, index: int) -> Problem: ...
 
 
+def claim(source: Any, task: "Task") -> None:
+    """Record that ``task`` owns ``source``: problems it hands out are then stamped with
+    the task (:func:`owner_task`), so a consumer that holds only problems (the trainer's
+    scoring, eval) scores each with its own task's verifier and arguments."""
+    try:
+        object.__setattr__(source, "_prolong_task", task)
+    except (AttributeError, TypeError):  # a source that takes no attributes (a list, slots)
+        pass
+
+
+def stamp(problem: Problem, source: Any) -> Problem:
+    """Stamp ``problem`` with the task that owns ``source`` (see :func:`claim`)."""
+    task = getattr(source, "_prolong_task", None)
+    if task is not None and isinstance(problem, Problem):
+        object.__setattr__(problem, "_prolong_task", task)
+    return problem
+
+
+def owner_task(problem: Any) -> "Task | None":
+    """The Task whose source or env handed out ``problem`` in this process, or None
+    (a problem rebuilt from a row, unpickled, or made by hand)."""
+    return getattr(problem, "_prolong_task", None)
+
+
 class GeneratedProblems:
     """Problems made on demand by ``generate(rng, index) -> Problem | dict``.
 
@@ -259,7 +299,7 @@ class GeneratedProblems:
             raise IndexError(f"problem index {index} out of range [0, {self.size})")
         rng = random.Random(derive_seed(self.name, self.seed, self.split, index))
         made = self.generate(rng, index)
-        return coerce_problem(made, domain=self.domain, default_id=f"{self.name}/{self.split}/{index}")
+        return stamp(coerce_problem(made, domain=self.domain, default_id=f"{self.name}/{self.split}/{index}"), self)
 
 
 class ListProblems:
@@ -278,7 +318,7 @@ class ListProblems:
         return len(self.problems)
 
     def __getitem__(self, index: int) -> Problem:
-        return self.problems[index]
+        return stamp(self.problems[index], self)
 
 
 def coerce_problem(p: Any, *, domain: str, default_id: str) -> Problem:
@@ -326,15 +366,25 @@ class Task:
     feedback: Callable[[Problem, Verdict], str] | None = None
     description: str = ""
     reference: Callable[[Problem], str] | None = None
+    #: Set by :func:`prolong.make_task` and the env: what rebuilds this task elsewhere
+    #: (a data row, a worker, the server): the env id and its constructor arguments.
+    env_id: str | None = None
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.max_turns < 1:
             raise ValueError(f"max_turns must be >= 1, got {self.max_turns}")
         if self.max_turns > 1 and self.feedback is None:
             raise ValueError("a multi-turn task (max_turns > 1) needs a feedback function")
+        claim(self.problems, self)
 
-    def score(self, response: str, problem: Problem) -> Verdict:
-        return as_verdict(self.verifier(response, problem.answer, problem))
+    def score(self, response: str, problem: Problem, *, timeout: float | None = 30.0) -> Verdict:
+        """The verdict of ``response`` to ``problem`` with this task's verifier, under a
+        killable deadline of ``timeout`` seconds (None: in this process, no deadline; for
+        trusted input only). See :mod:`prolong.scoring`, which every consumer goes through."""
+        from prolong.scoring import score_one
+
+        return score_one(self, response, problem.answer, problem, timeout=timeout)
 
 
 # --------------------------------------------------------------------------- registry
@@ -344,14 +394,32 @@ _VERIFIERS: dict[str, Verifier | str] = {}
 _LOCK = threading.Lock()
 
 
-def register_verifier(domain: str, verifier: Verifier | str, *, overwrite: bool = True) -> None:
-    """Make ``prolong.verify(domain, ...)`` use ``verifier`` (an object or "module:attr")."""
+_BUILTIN_DOMAINS: set[str] = set()
+
+
+def register_verifier(
+    domain: str, verifier: Verifier | str, *, overwrite: bool = True, builtin: bool = False, replace_builtin: bool = False
+) -> None:
+    """Make ``prolong.verify(domain, ...)`` use ``verifier`` (an object or "module:attr").
+
+    A built-in domain (``math``, ``code``, ...) is never replaced by a user's verifier: that
+    is a :class:`ProlongError` (``replace_builtin=True`` is for wrappers of the built-in
+    verifier itself, such as :func:`prolong.adapters.ray.route_to_ray`).
+    """
     if not domain or not isinstance(domain, str):
         raise ValueError(f"domain must be a non-empty str, got {domain!r}")
     with _LOCK:
+        if domain in _BUILTIN_DOMAINS and not (builtin or replace_builtin):
+            raise ProlongError(f"domain {domain!r} is a built-in domain of prolong; give your task another domain")
         if not overwrite and domain in _VERIFIERS:
-            raise ValueError(f"a verifier for domain {domain!r} is already registered")
+            raise ProlongError(f"a verifier for domain {domain!r} is already registered")
         _VERIFIERS[domain] = verifier
+        if builtin:
+            _BUILTIN_DOMAINS.add(domain)
+
+
+def is_builtin_domain(domain: str) -> bool:
+    return domain in _BUILTIN_DOMAINS
 
 
 def _resolve(path: str) -> Any:
@@ -374,7 +442,7 @@ def get_verifier(domain: str) -> Verifier:
             return get_verifier(d)
     if v is None:
         known = ", ".join(sorted(_VERIFIERS)) or "none"
-        raise KeyError(f"no verifier for domain {domain!r}; known domains: {known}")
+        raise UnknownEnvError(f"no verifier for domain {domain!r}; known domains: {known}")
     if isinstance(v, str):
         v = _resolve(v)
         if isinstance(v, type):

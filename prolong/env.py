@@ -17,11 +17,14 @@ from prolong.core import (
     ListProblems,
     Problem,
     ProblemSource,
+    ProlongError,
     Task,
     Verdict,
     Verifier,
     as_verdict,
+    is_builtin_domain,
     register_verifier,
+    stamp,
 )
 
 __all__ = [
@@ -33,10 +36,12 @@ __all__ = [
     "list_envs",
     "env_info",
     "domain_of_env",
+    "registered_task",
     "DEFAULT_MAX_TEXT",
 ]
 
 DEFAULT_MAX_TEXT = 1_000_000  # characters; a 1 MB response is still a valid action
+DEFAULT_VERIFY_TIMEOUT = 30.0  # seconds: the killable deadline of each step's verifier call
 
 
 class TextSpace(spaces.Space[str]):
@@ -120,6 +125,12 @@ class TaskEnv(gym.Env[str, str]):
     ``task``: a Task, a zero-argument callable returning one, or the name of a task
     registered with :func:`register_task`. ``render_mode``: ``"ansi"`` or ``"human"``.
 
+    ## Scoring
+    ``step`` scores through :mod:`prolong.scoring`, the path every other consumer (the
+    trainer, eval, the adapters, the server) takes: the task's verifier, under a
+    killable deadline of ``verify_timeout`` seconds (an attribute, default 30; None
+    scores in this process without a deadline, for trusted input only).
+
     ## Version History
     * v0: first version.
     """
@@ -146,6 +157,7 @@ class TaskEnv(gym.Env[str, str]):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.task = task
+        self.verify_timeout: float | None = DEFAULT_VERIFY_TIMEOUT
         self.render_mode = render_mode
         self.observation_space = TextSpace(max_prompt_chars)
         self.action_space = TextSpace(max_response_chars)
@@ -173,6 +185,7 @@ class TaskEnv(gym.Env[str, str]):
             else:
                 index = int(self.np_random.integers(0, n))
             problem = self.task.problems[index]
+        stamp(problem, self.task.problems)
         self.problem, self.index, self.turn = problem, index, 0
         self._last, self._done = None, False
         info = {"problem": problem, "domain": problem.domain, "index": index, "id": problem.id}
@@ -186,7 +199,7 @@ class TaskEnv(gym.Env[str, str]):
         if not isinstance(action, str):
             raise TypeError(f"the action must be the response text (str), got {type(action).__name__}")
         self.turn += 1
-        verdict = self.task.score(action, self.problem)
+        verdict = self.task.score(action, self.problem, timeout=self.verify_timeout)
         self._last = (action, verdict)
         terminated = verdict.correct or self.turn >= self.task.max_turns
         if terminated or self.task.feedback is None:
@@ -264,6 +277,14 @@ def domain_of_env(env_id: str) -> str | None:
     return info.domain if info else None
 
 
+def registered_task(env_id: str) -> Task | None:
+    """The Task of an env made with :func:`register_task`, or None."""
+    return _TASKS.get(f"registered:{env_id}")
+
+
+_DOMAIN_OWNERS: dict[str, str] = {}  # domain -> the register_task env id that owns it
+
+
 def _adapt_verifier(fn: Callable[..., Any]) -> Verifier:
     """Accept ``f(response, answer)`` or ``f(response, answer, problem)`` returning bool/float/Verdict."""
     try:
@@ -305,14 +326,31 @@ def register_task(
         verifier: ``f(response, answer)`` or ``f(response, answer, problem)`` returning a
             Verdict, a bool, or a float in [0, 1].
         domain: the verifier domain (default: the env name, ``"reverse"`` for
-            ``"me/reverse-v0"``); ``prolong.verify(domain, ...)`` then works too.
+            ``"me/reverse-v0"``, or the env id itself when that name is taken, as
+            ``"math"`` is for ``"me/math-v0"``); ``prolong.verify(domain, ...)`` then works
+            too. A task never replaces a built-in verifier: ``domain="math"`` (or another
+            task's domain) is a :class:`~prolong.core.ProlongError`.
         max_turns, feedback: for multi-turn tasks.
         seed: seed of a generator's problem stream.
     """
     if "/" not in env_id or "-v" not in env_id:
         raise ValueError(f"env id {env_id!r} must look like 'namespace/Name-v0'")
+    from prolong.envs import BUILTIN_ENVS
+
+    if env_id in BUILTIN_ENVS:
+        raise ProlongError(f"register_task: {env_id!r} is a built-in env of prolong; give your task another id")
     if domain is None:
         domain = env_id.split("/", 1)[1].rsplit("-v", 1)[0]
+        owner = _DOMAIN_OWNERS.get(domain)
+        if is_builtin_domain(domain) or (owner is not None and owner != env_id):
+            domain = env_id  # the name is taken (me/math-v0 vs math): the task's own domain is its id
+    elif is_builtin_domain(domain):
+        raise ProlongError(
+            f"register_task({env_id!r}): domain {domain!r} is a built-in domain of prolong; "
+            f"leave domain= out (the task then gets its own) or name another"
+        )
+    elif _DOMAIN_OWNERS.get(domain, env_id) != env_id:
+        raise ProlongError(f"register_task({env_id!r}): domain {domain!r} already belongs to {_DOMAIN_OWNERS[domain]!r}")
     if callable(problems) and not hasattr(problems, "__getitem__"):
         source: ProblemSource = GeneratedProblems(problems, domain=domain, seed=seed, name=env_id)
     elif isinstance(problems, (list, tuple)):
@@ -322,8 +360,11 @@ def register_task(
     else:
         raise TypeError(f"problems must be a list, a ProblemSource or a generator function, got {type(problems).__name__}")
     v = verifier if isinstance(verifier, _UserVerifier) else _adapt_verifier(verifier)
-    task = Task(domain=domain, problems=source, verifier=v, max_turns=max_turns, feedback=feedback, description=description)
+    task = Task(
+        domain=domain, problems=source, verifier=v, max_turns=max_turns, feedback=feedback, description=description, env_id=env_id
+    )
     key = f"registered:{env_id}"
+    _DOMAIN_OWNERS[domain] = env_id
     _TASKS[key] = task
     register_verifier(domain, v)
     register_env(env_id, "prolong.env:TaskEnv", domain=domain, description=description, kwargs={"task": key})

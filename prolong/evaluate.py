@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from prolong.trainer.algorithms import pass_at_k  # the one estimator: 1 - C(n-c, k) / C(n, k), stably
-from prolong.trainer.loop import score  # verify_batch, one call per domain
+from prolong.scoring import score_rows  # the one reward path: each problem's own task and arguments
 
 __all__ = [
     "pass_at_k",
@@ -117,32 +117,23 @@ def _summarise(rows: list[dict[str, Any]], n: int, ks: list[int]) -> dict[str, f
 
 
 def resolve_env_id(name: str) -> str:
-    """An env id from a name a user types: ``prolong/math-v0``, ``math`` or ``math-v0``."""
-    import prolong
+    """An env id from a name a user types: ``prolong/math-v0``, ``math``, ``reasoning_gym``
+    (:func:`prolong.scoring.resolve_env_id`, the one rule; the toy env is known too)."""
     import prolong.trainer.toy  # noqa: F401  registers prolong/toy-add-v0
+    from prolong.scoring import resolve_env_id as resolve
 
-    known = prolong.list_envs()
-    if name in known:
-        return name
-    for candidate in (f"prolong/{name}", f"prolong/{name}-v0"):
-        if candidate in known:
-            return candidate
-    import gymnasium as gym
-
-    if name in gym.registry:
-        return name
-    raise ValueError(f"unknown env {name!r}; registered prolong envs: {', '.join(known)}")
+    return resolve(name)
 
 
 def load_tasks(env_ids: Sequence[str], *, split: str = "validation", env_kwargs: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
-    """env id -> its :class:`prolong.Task` for ``split`` (``gym.make(id, split=..., **kwargs)``).
+    """env id -> its :class:`prolong.Task` for ``split`` (:func:`prolong.make_task` with
+    ``split=`` and the env's arguments).
 
     A task registered with :func:`prolong.register_task` has a single problem stream
     and no ``split`` argument: its one stream is used (with a warning on stderr).
     """
-    import gymnasium as gym
-
-    from prolong.core import Task
+    from prolong.core import ProlongError
+    from prolong.scoring import make_task
 
     env_kwargs = env_kwargs or {}
     tasks: dict[str, Any] = {}
@@ -150,15 +141,12 @@ def load_tasks(env_ids: Sequence[str], *, split: str = "validation", env_kwargs:
         env_id = resolve_env_id(name)
         kwargs = dict(env_kwargs.get(name, env_kwargs.get(env_id, {})))
         try:
-            env = gym.make(env_id, split=split, **kwargs)
-        except TypeError as e:
+            task = make_task(env_id, split=split, **kwargs)
+        except ProlongError as e:
             if "split" not in str(e):
-                raise ValueError(f"cannot make env {env_id!r} with arguments {kwargs}: {e}") from None
-            env = gym.make(env_id, **kwargs)
+                raise
+            task = make_task(env_id, **kwargs)
             print(f"warning: {env_id} has no {split!r} split; its one problem stream is used", file=sys.stderr)
-        task = getattr(env.unwrapped, "task", None)
-        if not isinstance(task, Task):
-            raise ValueError(f"{env_id}: prolong eval needs a prolong TaskEnv (with .task), got {type(env.unwrapped).__name__}")
         tasks[env_id] = task
     return tasks
 
@@ -231,7 +219,7 @@ def evaluate_engine(
                 flat_c = [c for g in groups for c in g]
                 if len(flat_c) != len(flat_p):
                     raise RuntimeError(f"the rollout engine returned {len(flat_c)} completions for {len(chunk)} prompts x n={n}")
-                verdicts = score(flat_p, [c.text for c in flat_c])
+                verdicts = score_rows([tasks[env_id]] * len(flat_p), [c.text for c in flat_c], [p.answer for p in flat_p], flat_p)
                 for gi, p in enumerate(chunk):
                     vs = verdicts[gi * n : (gi + 1) * n]
                     cs = flat_c[gi * n : (gi + 1) * n]
@@ -303,14 +291,27 @@ def _pick_device(device: str) -> Any:
     return torch.device(device)
 
 
+def check_model_path(path: str) -> None:
+    """A one-line error for a ``--model`` that cannot be a model: a file, or a local path
+    (``./x``, ``/x``, ``~/x``, ``runs/a/b``) that does not exist. A bare ``org/name`` that is
+    not a directory here is a Hugging Face id."""
+    path = str(path)
+    if os.path.isdir(path):
+        return
+    if os.path.exists(path):
+        raise ValueError(f"--model {path!r} is a file; give the directory written by save_pretrained")
+    looks_local = path.startswith((".", "/", "~")) or path.count("/") != 1 or path.endswith("/") or os.sep != "/" and os.sep in path
+    if looks_local:
+        raise ValueError(f"--model {path!r}: no such directory")
+
+
 def load_model(path: str, *, dtype: str = "float32", device: str = "auto") -> tuple[Any, Any]:
     """A causal LM and its tokenizer with transformers (a local directory is read offline)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    check_model_path(path)
     local = os.path.isdir(path)
-    if not local and os.path.exists(path):
-        raise ValueError(f"--model {path!r} is a file; give the directory written by save_pretrained")
     if dtype not in ("float32", "bfloat16", "float16"):
         raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype!r}")
     if local and not os.path.isfile(os.path.join(path, "config.json")):
@@ -346,6 +347,9 @@ def evaluate_model(
     from prolong.trainer.engines import build_engine
 
     settings = {"model": str(model_path), "engine": engine, "dtype": dtype}
+    check_model_path(str(model_path))  # before loading anything: a typo fails at once
+    for name in env_ids:
+        resolve_env_id(name)
     if engine == "hf":
         model, tokenizer = load_model(model_path, dtype=dtype, device=device)
         eng = build_engine("hf", model, tokenizer, batch_size=batch_size, system_prompt=system_prompt)

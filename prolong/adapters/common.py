@@ -8,7 +8,6 @@ host hands over ``(source, response, answer)``; the scoring underneath is always
 
 from __future__ import annotations
 
-import inspect
 import json
 import pickle
 import random
@@ -24,6 +23,7 @@ __all__ = [
     "ABILITIES",
     "resolve_domain",
     "resolve_env_id",
+    "row_target",
     "encode_answer",
     "decode_answer",
     "problem_from_record",
@@ -136,17 +136,21 @@ def _domain_of_name(name: str, known: Sequence[str]) -> str | None:
 
 
 def resolve_env_id(env: str) -> str:
-    """``"math"`` -> ``"prolong/math-v0"``; a registered id is returned as is."""
-    import prolong
+    """``"math"`` -> ``"prolong/math-v0"``; a registered id is returned as is
+    (:func:`prolong.scoring.resolve_env_id`, the one short-name rule)."""
+    from prolong.scoring import resolve_env_id as resolve
 
-    ids = prolong.list_envs()
-    if env in ids:
-        return env
-    if "/" not in env:
-        cand = f"prolong/{env.replace('_', '-')}-v0"
-        if cand in ids:
-            return cand
-    raise ValueError(f"unknown env {env!r}; registered envs: {', '.join(ids)}")
+    return resolve(env)
+
+
+def row_target(env: Any, env_kwargs: Any, domain: str) -> Any:
+    """What scores a row: the Task its ``env`` column names, made with the row's env
+    arguments (validated: :func:`prolong.scoring.row_env_kwargs`), else its domain."""
+    if isinstance(env, str) and env.strip():
+        from prolong.scoring import task_of_row
+
+        return task_of_row(env, env_kwargs)
+    return domain
 
 
 # --------------------------------------------------------------------------- answers
@@ -241,24 +245,9 @@ def problem_from_record(record: Mapping[str, Any] | str | None, *, domain: str, 
 
 def _constructor_params(env_id: str) -> tuple[set[str], bool]:
     """Keyword names the env's constructor takes, and whether it takes **kwargs."""
-    import gymnasium as gym
+    from prolong.scoring import _constructor_params as params
 
-    spec = gym.spec(env_id)
-    ep = spec.entry_point
-    if isinstance(ep, str):
-        module, _, attr = ep.partition(":")
-        import importlib
-
-        obj: Any = importlib.import_module(module)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-        ep = obj
-    target = ep.__init__ if isinstance(ep, type) else ep
-    try:
-        params = inspect.signature(target).parameters
-    except (TypeError, ValueError):
-        return set(), True
-    return set(params), any(p.kind == p.VAR_KEYWORD for p in params.values())
+    return params(env_id)
 
 
 def iter_env_problems(
@@ -276,8 +265,6 @@ def iter_env_problems(
     task) ``seed`` picks a seeded sample of its problem indices, and a split other than
     ``"train"`` is an error.
     """
-    import gymnasium as gym
-
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
     env_id = resolve_env_id(env_id)
@@ -291,7 +278,10 @@ def iter_env_problems(
         raise ValueError(f"env {env_id!r} has no split argument, so only split='train' is available (got {split!r})")
     if takes_seed:
         kwargs.setdefault("seed", seed)
-    env = gym.make(env_id, **kwargs).unwrapped
+    from prolong.env import TaskEnv
+    from prolong.scoring import make_task
+
+    env = TaskEnv(make_task(env_id, **kwargs))
     size = len(env.task.problems)
     if n > size:
         raise ValueError(f"env {env_id!r} has {size} problems; asked for {n}")
@@ -340,7 +330,7 @@ def completion_text(completion: Any) -> str:
 
 
 def score_many(
-    domains: Sequence[str],
+    domains: Sequence[Any],
     responses: Sequence[str],
     answers: Sequence[Any],
     problems: Sequence[Problem | None] | None = None,
@@ -348,17 +338,18 @@ def score_many(
     parallel: bool = True,
     backend: str = "pool",
 ) -> list[Verdict]:
-    """Verdicts for rows of possibly different domains, in order.
+    """Verdicts for rows of possibly different targets, in order.
 
-    Rows are grouped by domain and each group goes through :func:`prolong.verify_batch`
-    (worker processes with killable deadlines) when ``parallel``, else through
-    :func:`prolong.verify` one by one in this thread. ``backend="ray"`` sends each group
-    to :func:`prolong.adapters.ray.verify_batch_ray` (the Ray cluster this process is in).
+    ``domains[i]`` is what scores row i: a Task (:func:`row_target`: the row's own env
+    and arguments), an env id or a domain name. Scoring is :func:`prolong.scoring.score_rows`,
+    the one reward path (killable per-item deadlines). ``backend="ray"`` sends items of
+    verifiers without their own batch path to the Ray cluster this process is in;
+    ``backend="thread"`` (or ``parallel=False``) scores in this thread without a deadline,
+    a verifier's crash becoming a ``verifier error`` verdict: for trusted input only.
     """
     if backend not in ("pool", "thread", "ray"):
         raise ValueError(f"backend must be 'pool', 'thread' or 'ray', got {backend!r}")
-    import prolong
-    from prolong.core import get_verifier
+    from prolong.scoring import DEFAULT_TIMEOUT, score_rows, verifier_of
 
     n = len(responses)
     if not (len(domains) == len(answers) == n) or (problems is not None and len(problems) != n):
@@ -366,40 +357,16 @@ def score_many(
             f"score_many: {len(domains)} domains, {n} responses, {len(answers)} answers"
             + (f", {len(problems)} problems" if problems is not None else "")
         )
-    probs = list(problems) if problems is not None else [None] * n
-    out: list[Verdict | None] = [None] * n
-    groups: dict[str, list[int]] = {}
-    for i, d in enumerate(domains):
-        groups.setdefault(d, []).append(i)
     for i, r in enumerate(responses):
         if not isinstance(r, str):
             raise TypeError(f"response {i} must be a str, got {type(r).__name__}")
-    for domain in groups:
-        get_verifier(domain)  # an unknown domain is the caller's mistake: KeyError naming the known ones
-    for domain, idx in groups.items():
-        verdicts: list[Verdict] | None = None
-        verifier = get_verifier(domain)
-        own_batch = hasattr(verifier, "verify_batch")
-        if backend == "ray":
-            from prolong.adapters.ray import verify_batch_ray
-
-            verdicts = verify_batch_ray(
-                domain, [responses[i] for i in idx], [answers[i] for i in idx], [probs[i] for i in idx]
-            )
-        elif parallel and backend == "pool" and len(idx) > 1 and (own_batch or pool_safe(verifier)):
-            if not own_batch:
-                warm_default_pool()
-            try:
-                verdicts = prolong.verify_batch(
-                    domain, [responses[i] for i in idx], [answers[i] for i in idx], [probs[i] for i in idx]
-                )
-            except Exception:  # a verifier that crashed outside the pool: score item by item
-                verdicts = None
-        if verdicts is None:
-            verdicts = [safe_verify(domain, responses[i], answers[i], probs[i]) for i in idx]
-        for i, v in zip(idx, verdicts):
-            out[i] = v
-    return out  # type: ignore[return-value]
+    for t in {id(t): t for t in domains}.values():
+        verifier_of(t)  # an unknown domain is the caller's mistake: an error naming the known ones
+    probs = list(problems) if problems is not None else [None] * n
+    if backend == "thread" or not parallel:
+        return [safe_verify(t, r, a, p, timeout=None) for t, r, a, p in zip(domains, responses, answers, probs)]
+    ray = {} if backend == "ray" else None
+    return score_rows(list(domains), list(responses), list(answers), probs, timeout=DEFAULT_TIMEOUT, ray=ray)
 
 
 def pool_safe(verifier: Any) -> bool:
@@ -447,15 +414,16 @@ def _ready() -> bool:
     return True
 
 
-def safe_verify(domain: str, response: str, answer: Any, problem: Problem | None = None) -> Verdict:
-    """:func:`prolong.verify`, with a verifier's crash turned into a zero-reward
-    ``verifier error`` verdict (as :func:`prolong.verify_batch` does in its workers).
-    An unknown domain still raises: that is the caller's mistake, not the response's."""
-    import prolong
-    from prolong.core import Reason, get_verifier
+def safe_verify(target: Any, response: str, answer: Any, problem: Problem | None = None, *, timeout: float | None = 30.0) -> Verdict:
+    """One verdict through :func:`prolong.scoring.score_one` (under a killable deadline
+    unless ``timeout=None``), with a verifier's crash turned into a zero-reward
+    ``verifier error`` verdict. An unknown domain still raises: that is the caller's
+    mistake, not the response's."""
+    from prolong.core import Reason
+    from prolong.scoring import score_one, verifier_of
 
-    get_verifier(domain)  # KeyError for an unknown domain
+    verifier_of(target)  # an error for an unknown domain
     try:
-        return prolong.verify(domain, response, answer, problem)
+        return score_one(target, response, answer, problem, timeout=timeout)
     except Exception as e:  # noqa: BLE001 - untrusted output must not crash the host's training loop
         return Verdict.wrong(Reason.ERROR, error=f"{type(e).__name__}: {e}"[-2000:])

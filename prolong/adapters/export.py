@@ -7,7 +7,12 @@
 
 * ``verl``: parquet in verl's RL data schema (see :func:`prolong.adapters.verl.verl_records`).
 * ``openrlhf``: JSONL with ``input`` (the prompt text; use ``--apply_chat_template``) and
-  ``label`` (JSON: domain, answer, id, metadata) for ``--input_key input --label_key label``.
+  ``label`` (JSON: domain, env, env_kwargs, answer, id, metadata) for ``--input_key input
+  --label_key label``.
+
+Every format's rows name their env and the env arguments that decide scoring, so the
+reward the adapters compute from a row equals ``env.step``'s (``source=`` and other
+file-naming arguments are not carried, and are refused if a row names them).
 * ``jsonl``: one :class:`~prolong.core.Problem` per line (``prolong.data.load_problems`` reads it back).
 """
 
@@ -38,9 +43,20 @@ def openrlhf_records(
 ) -> list[dict[str, Any]]:
     """``{"input", "messages", "label"}`` rows for OpenRLHF (labels as read by
     :func:`prolong.adapters.openrlhf.parse_label`)."""
+    from prolong.scoring import carried_env_kwargs, resolve_env_id
+
+    env_id = resolve_env_id(env_id)
+    carried = carried_env_kwargs(env_id, env_kwargs)
     rows = []
     for _index, p, _env in iter_env_problems(env_id, n, split=split, seed=seed, env_kwargs=env_kwargs):
-        label = {"domain": p.domain, "answer": to_plain(p.answer), "id": p.id, "metadata": to_plain(p.metadata)}
+        label = {
+            "domain": p.domain,
+            "env": env_id,
+            "env_kwargs": carried,
+            "answer": to_plain(p.answer),
+            "id": p.id,
+            "metadata": to_plain(p.metadata),
+        }
         rows.append(
             {
                 "input": f"{system_prompt}\n\n{p.prompt}" if system_prompt else p.prompt,
@@ -109,7 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows = problem_records(env_id, args.n, split=args.split, seed=args.seed, env_kwargs=env_kwargs)
             _write_jsonl(rows, args.out)
     except (ValueError, KeyError, FileNotFoundError, TypeError) as e:
-        print(f"prolong export: error: {e}", file=sys.stderr)
+        msg = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+        print(f"prolong export: error: {msg}", file=sys.stderr)
         return 2
     print(f"wrote {len(rows)} {args.format} rows from {env_id} ({args.split}, seed {args.seed}) to {args.out}")
     return 0

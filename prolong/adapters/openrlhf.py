@@ -27,7 +27,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from prolong.adapters.common import decode_answer, problem_from_record, resolve_domain, score_many
+from prolong.adapters.common import decode_answer, problem_from_record, resolve_domain, row_target, score_many
 from prolong.core import Problem, Reason, Verdict
 
 __all__ = ["reward_func", "response_of", "parse_label", "score_queries", "DEFAULT_DOMAIN_ENV"]
@@ -60,9 +60,10 @@ def response_of(query: str, prompt: str | None) -> str:
     return _TRAILING_SPECIAL.sub("", text)
 
 
-def parse_label(label: Any, default_domain: str | None = None) -> tuple[str, Any, Problem | None]:
-    """``(domain, answer, problem)`` from a label: the JSON object ``prolong export openrlhf``
-    writes (or the same as a dict), else a bare answer in ``default_domain``."""
+def parse_label(label: Any, default_domain: str | None = None) -> tuple[Any, Any, Problem | None]:
+    """``(target, answer, problem)`` from a label: the JSON object ``prolong export openrlhf``
+    writes (or the same as a dict), else a bare answer in ``default_domain``. The target is
+    the Task the label's ``env`` and ``env_kwargs`` name (validated), else its domain."""
     default_domain = default_domain or os.environ.get(DEFAULT_DOMAIN_ENV) or "math"
     obj = label
     if isinstance(label, str):
@@ -87,7 +88,7 @@ def parse_label(label: Any, default_domain: str | None = None) -> tuple[str, Any
                 domain=domain,
                 answer=answer,
             )
-        return domain, answer, problem
+        return row_target(obj.get("env"), obj.get("env_kwargs"), domain), answer, problem
     domain = resolve_domain(default_domain)
     return domain, decode_answer(label, domain=domain), None
 

@@ -126,7 +126,7 @@ def _ensure_ray(address: str | None, init_kwargs: dict[str, Any] | None) -> Any:
 
 
 def verify_batch_ray(
-    domain: str,
+    domain: Any,
     responses: Sequence[str],
     answers: Sequence[Any],
     problems: Sequence[Problem | None] | None = None,
@@ -142,7 +142,9 @@ def verify_batch_ray(
     """:func:`prolong.verify_batch` with the items spread over a Ray cluster.
 
     Args:
-        domain: a domain (``"math"``) or env id whose verifier scores the items.
+        domain: a domain (``"math"``), an env id or a Task
+            (:func:`prolong.make_task`) whose verifier scores the items, as in
+            :func:`prolong.verify_batch`.
         chunk_size: items per Ray task (larger: less scheduling overhead; smaller: better
             balance when items are slow).
         address: the cluster to join when Ray is not initialized yet (``"auto"``,
@@ -165,13 +167,23 @@ def verify_batch_ray(
         if not isinstance(r, str):
             raise TypeError(f"verify_batch_ray: response {i} must be a str, got {type(r).__name__}")
     if verifier is None:
-        verifier = get_verifier(domain)
+        from prolong.scoring import verifier_of
+
+        verifier = verifier_of(domain)
     if isinstance(verifier, RayVerifier):
         verifier = verifier.inner
     n = len(responses)
     if n == 0:
         return []
     probs = list(problems) if problems is not None else [None] * n
+    if hasattr(verifier, "route"):  # a mixture's task: each item to its sub-env's verifier
+        from prolong.scoring import score_rows
+
+        return score_rows(
+            [verifier] * n, list(responses), list(answers), probs, timeout=timeout,
+            ray={"chunk_size": chunk_size, "address": address, "isolate": isolate, "num_cpus": num_cpus,
+                 "ray_init_kwargs": ray_init_kwargs},
+        )  # fmt: skip
     ray = _ensure_ray(address, ray_init_kwargs)
     task = _remote(num_cpus)
     verifier_ref = ray.put(verifier)
@@ -211,9 +223,13 @@ def route_to_ray(domains: Iterable[str] | None = None, **options: Any) -> list[s
             continue  # "every domain": skip one whose module cannot be imported here
         if isinstance(inner, RayVerifier):
             inner = inner.inner
-        register_verifier(d, RayVerifier(d, inner, **options))
+        register_verifier(d, RayVerifier(d, inner, **options), replace_builtin=True)
         _ROUTED.add(d)
         routed.append(d)
+    if domains is None:  # every verifier, tasks' own included (prolong.scoring's items)
+        from prolong.scoring import set_remote
+
+        set_remote(options)
     return routed
 
 
@@ -222,8 +238,12 @@ _ROUTED: set[str] = set()
 
 def unroute_from_ray(domains: Iterable[str] | None = None) -> None:
     """Undo :func:`route_to_ray` (for these domains, or all routed ones)."""
+    if domains is None:
+        from prolong.scoring import set_remote
+
+        set_remote(None)
     for d in list(domains) if domains is not None else sorted(_ROUTED):
         v = get_verifier(d)
         if isinstance(v, RayVerifier):
-            register_verifier(d, v.inner)
+            register_verifier(d, v.inner, replace_builtin=True)
         _ROUTED.discard(d)

@@ -5,14 +5,17 @@
 
 Endpoints:
 
-* ``POST /verify`` with ``{"items": [{"env" | "domain", "response", "answer", "problem"?}]}``
+* ``POST /verify`` with ``{"items": [{"env" | "domain", "env_kwargs"?, "response", "answer", "problem"?}]}``
   returns ``{"results": [...]}``, one entry per item in order: a verdict
   ``{"reward", "correct", "extracted", "reason", "details"}``, or ``{"error": "..."}``
   when the verifier crashed on that item (the other items are unaffected). An item
   that runs past ``--timeout`` gets a zero-reward ``"verifier timeout"`` verdict, as
   :func:`prolong.verify_batch` gives. ``problem`` is a ``{"prompt", "answer", "id"?,
   "metadata"?}`` object for verifiers that read more than the answer; its answer is
-  used when ``answer`` is absent.
+  used when ``answer`` is absent. An item that names an ``env`` is scored by that env's
+  own task, made with ``env_kwargs`` (JSON scalars the env's constructor documents;
+  ``source`` and anything naming a file is refused with a 422): the reward equals that
+  env's ``step`` (:mod:`prolong.scoring`, the one reward path).
 * ``GET /envs``: the registered envs and domains. ``GET /health``: ``{"status": "ok", ...}``.
 * ``GET /metrics``: Prometheus text format (requests by path and status, items by
   domain and outcome, request and item latency histograms, items in flight).
@@ -72,7 +75,7 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, StrictStr
 
-from prolong.core import Problem, Reason, Verdict, as_verdict, coerce_problem, get_verifier, list_verifiers
+from prolong.core import Problem, Reason, Verdict, as_verdict, coerce_problem, list_verifiers
 from prolong.pool import CallError, CallTimeout, WorkerPool, close_all_pools, cpu_count
 
 __all__ = ["ServerConfig", "create_app", "main", "load_imports"]
@@ -153,9 +156,9 @@ def _worker_init(imports: tuple[str, ...]) -> None:
     load_imports(imports)
 
 
-def _verify_item(domain: str, response: str, answer: Any, problem: Problem | None) -> tuple[dict[str, Any], float]:
+def _verify_item(verifier: Any, response: str, answer: Any, problem: Problem | None) -> tuple[dict[str, Any], float]:
     t0 = time.perf_counter()
-    out = as_verdict(get_verifier(domain)(response, answer, problem)).to_dict()
+    out = as_verdict(verifier(response, answer, problem)).to_dict()
     return out, time.perf_counter() - t0
 
 
@@ -216,7 +219,7 @@ class Verification:
         # a batch thread mostly waits for the verifier's own workers (the code sandbox schedules
         # its tests fairly across responses): enough threads that batches never queue here
         self._batch_threads = ThreadPoolExecutor(max_workers=max(32, 4 * cpu_count(), config.workers), thread_name_prefix="prolong-batch")
-        self._modes: dict[str, str] = {}
+        self._modes: dict[int, tuple[Any, str]] = {}
 
     def warm(self, timeout: float = 600.0) -> None:
         """Start every worker (imports included) before the first request."""
@@ -227,19 +230,19 @@ class Verification:
         self._batch_threads.shutdown(wait=False, cancel_futures=True)
         self.pool.close()
 
-    def mode(self, domain: str) -> str:
+    def mode(self, verifier: Any) -> str:
         """``"pool"`` (an item per worker call) or ``"batch"`` (verify_batch with a deadline, in a thread)."""
-        if domain not in self._modes:
-            try:
-                verify_batch = getattr(get_verifier(domain), "verify_batch", None)
-            except Exception:  # an import failure shows up as the items' error in the workers
-                verify_batch = None
-            try:
-                takes_deadline = verify_batch is not None and "deadline" in inspect.signature(verify_batch).parameters
-            except (TypeError, ValueError):
-                takes_deadline = False
-            self._modes[domain] = "batch" if takes_deadline else "pool"
-        return self._modes[domain]
+        hit = self._modes.get(id(verifier))
+        if hit is not None and hit[0] is verifier:
+            return hit[1]
+        verify_batch = getattr(verifier, "verify_batch", None)
+        try:
+            takes_deadline = verify_batch is not None and "deadline" in inspect.signature(verify_batch).parameters
+        except (TypeError, ValueError):
+            takes_deadline = False
+        mode = "batch" if takes_deadline else "pool"
+        self._modes[id(verifier)] = (verifier, mode)
+        return mode
 
     def _timeout_result(self) -> tuple[dict[str, Any], float]:
         return Verdict.wrong(Reason.TIMEOUT, seconds=self.config.timeout).to_dict(), self.config.timeout
@@ -253,16 +256,16 @@ class Verification:
         return out
 
     def _batch_in_thread(
-        self, domain: str, responses: list[str], answers: list[Any], problems: list[Problem | None]
+        self, verifier: Any, responses: list[str], answers: list[Any], problems: list[Problem | None]
     ) -> list[tuple[dict[str, Any], float]]:
         t0 = time.perf_counter()
         try:
-            verdicts = get_verifier(domain).verify_batch(responses, answers, problems, deadline=self.config.timeout)
+            verdicts = verifier.verify_batch(responses, answers, problems, deadline=self.config.timeout)
             outs: list[dict[str, Any]] = [as_verdict(v).to_dict() for v in verdicts]
             if len(outs) != len(responses):
                 raise ValueError(f"verify_batch gave {len(outs)} verdicts for {len(responses)} items")
         except Exception as e:  # noqa: BLE001 - one domain's crash is its items' error
-            log.warning("a verify_batch of %s failed", domain, exc_info=True)
+            log.warning("a verify_batch of %r failed", verifier, exc_info=True)
             outs = [{"error": _short_error(_exception_text(e))}] * len(responses)
         dt = (time.perf_counter() - t0) / max(len(responses), 1)
         return [(o, dt) for o in outs]
@@ -316,29 +319,27 @@ class Verification:
             results[i] = self._pool_result(out)
 
     async def verify(
-        self, domains: list[str], responses: list[str], answers: list[Any], problems: list[Problem | None]
+        self, verifiers: list[Any], responses: list[str], answers: list[Any], problems: list[Problem | None]
     ) -> list[tuple[dict[str, Any], float]]:
-        """``(result dict, seconds it took)`` per item, in order."""
-        loop = asyncio.get_running_loop()
-        for d in set(domains) - set(self._modes):  # a first use may import the domain's module
-            await loop.run_in_executor(None, self.mode, d)
+        """``(result dict, seconds it took)`` per item, in order; ``verifiers[i]`` is the
+        verifier that scores item i (the item's task's own, see :mod:`prolong.scoring`)."""
         n = len(responses)
         results: list[Any] = [None] * n
         pool_idx: list[int] = []
-        batches: dict[str, list[int]] = defaultdict(list)
+        batches: dict[int, tuple[Any, list[int]]] = {}
         waits = []
         for i in range(n):
-            if self._modes[domains[i]] == "batch":
-                batches[domains[i]].append(i)
+            if self.mode(verifiers[i]) == "batch":
+                batches.setdefault(id(verifiers[i]), (verifiers[i], []))[1].append(i)
             else:
                 pool_idx.append(i)
         if pool_idx:
-            args = [(domains[i], responses[i], answers[i], problems[i]) for i in pool_idx]
+            args = [(verifiers[i], responses[i], answers[i], problems[i]) for i in pool_idx]
             waits.append(self._in_pool(pool_idx, args, results))
-        for d, idx in batches.items():
+        for v, idx in batches.values():
             waits.append(
                 self._in_thread(
-                    self._batch_threads, idx, results, self._batch_in_thread, d,
+                    self._batch_threads, idx, results, self._batch_in_thread, v,
                     [responses[i] for i in idx], [answers[i] for i in idx], [problems[i] for i in idx],
                 )
             )  # fmt: skip
@@ -453,6 +454,7 @@ class VerifyItem(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     env: Optional[StrictStr] = None
+    env_kwargs: Optional[dict[str, Any]] = None
     domain: Optional[StrictStr] = None
     response: StrictStr
     answer: Any = None
@@ -673,17 +675,27 @@ def create_app(config: ServerConfig | None = None) -> Any:
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse(status_code=exc.status_code, content={"error": str(exc.detail)}, headers=exc.headers)
 
-    def _domain_of(i: int, item: VerifyItem) -> str:
+    def _target_of(i: int, item: VerifyItem) -> tuple[str, Any]:
+        """``(domain, what scores it)``: the task of the item's env (with its validated
+        ``env_kwargs``), else the domain's verifier."""
         from prolong.adapters.common import resolve_domain
-        from prolong.env import domain_of_env
+        from prolong.core import ProlongError
+        from prolong.scoring import resolve_env_id, task_of_row
 
         if item.env is None and item.domain is None:
             raise HTTPException(422, f"items[{i}]: give 'env' (an env id) or 'domain'")
-        env_domain = None
+        task = None
         if item.env is not None:
-            env_domain = domain_of_env(item.env)
-            if env_domain is None:
-                raise HTTPException(422, f"items[{i}].env: unknown env {item.env!r}; GET /envs lists them")
+            try:
+                env_id = resolve_env_id(item.env)
+            except ProlongError:
+                raise HTTPException(422, f"items[{i}].env: unknown env {item.env!r}; GET /envs lists them") from None
+            try:
+                task = task_of_row(env_id, item.env_kwargs)
+            except ProlongError as e:
+                raise HTTPException(422, f"items[{i}].env_kwargs: {e}") from None
+        elif item.env_kwargs:
+            raise HTTPException(422, f"items[{i}].env_kwargs: env arguments need an 'env'")
         if item.domain is not None:
             try:
                 domain = resolve_domain(item.domain)
@@ -691,11 +703,12 @@ def create_app(config: ServerConfig | None = None) -> Any:
                 raise HTTPException(
                     422, f"items[{i}].domain: unknown domain {item.domain!r}; known: {', '.join(list_verifiers())}"
                 ) from None
-            if env_domain is not None and env_domain != domain:
-                raise HTTPException(422, f"items[{i}]: env {item.env!r} is domain {env_domain!r}, not {domain!r}")
-            return domain
-        assert env_domain is not None
-        return env_domain
+            if task is not None and task.domain != domain:
+                raise HTTPException(422, f"items[{i}]: env {item.env!r} is domain {task.domain!r}, not {domain!r}")
+            if task is None:
+                return domain, domain
+        assert task is not None
+        return task.domain, task
 
     @api.post("/verify", response_model=None, responses={200: {"description": '{"results": [verdict or {"error"}, ...]}, one per item in order'}})
     async def verify(req: VerifyRequest) -> Response:
@@ -706,9 +719,11 @@ def create_app(config: ServerConfig | None = None) -> Any:
             raise HTTPException(
                 413, f"{len(items)} items in one request; at most {config.max_pending} items may wait at once (--max-pending)"
             )
-        domains, responses, answers, problems = [], [], [], []
+        from prolong.scoring import _route, verifier_of
+
+        domains, verifiers, responses, answers, problems = [], [], [], [], []
         for i, item in enumerate(items):
-            domain = _domain_of(i, item)
+            domain, target = _target_of(i, item)
             if len(item.response) > config.max_response_chars:
                 raise HTTPException(
                     413,
@@ -729,6 +744,11 @@ def create_app(config: ServerConfig | None = None) -> Any:
                     answer = problem.answer
             if answer is None:
                 raise HTTPException(422, f"items[{i}]: no 'answer' (and no 'problem' with an answer)")
+            try:
+                verifier = _route(verifier_of(target), answer, problem)
+            except Exception as e:  # noqa: BLE001 - a domain that cannot load, a mixture item without a problem
+                raise HTTPException(422, f"items[{i}]: {_short_error(_exception_text(e))}") from None
+            verifiers.append(verifier)
             domains.append(domain)
             responses.append(item.response)
             answers.append(answer)
@@ -737,7 +757,7 @@ def create_app(config: ServerConfig | None = None) -> Any:
             raise HTTPException(503, f"{metrics.in_flight} items are already waiting; retry later", headers={"Retry-After": "1"})
         metrics.in_flight += len(items)
         try:
-            outs = await state["verification"].verify(domains, responses, answers, problems)
+            outs = await state["verification"].verify(verifiers, responses, answers, problems)
         finally:
             metrics.in_flight -= len(items)
         results = []

@@ -33,6 +33,8 @@ from prolong.adapters.common import (
     iter_env_problems,
     problem_from_record,
     resolve_domain,
+    resolve_env_id,
+    row_target,
     score_many,
 )
 from prolong.core import Problem, Verdict
@@ -53,6 +55,10 @@ class ProlongReward:
     Args:
         domain: the domain (``"math"``), env id or data-source name this function scores.
         domain_column, answer_column, answer_json_column, problem_column: dataset columns read.
+        env_column, env_kwargs_column: the env id and env arguments (JSON) of each row, as
+            :func:`make_dataset` writes them: the row is then scored by that env's own task
+            and arguments, exactly as its ``env.step`` would (the arguments are validated:
+            :func:`prolong.scoring.row_env_kwargs`).
         parallel: score a batch in prolong's worker processes (:func:`prolong.verify_batch`);
             False scores in this thread.
         log_metrics: report ``<name>/accuracy`` (fraction of full marks) through TRL's
@@ -70,6 +76,8 @@ class ProlongReward:
         answer_column: str = "answer",
         answer_json_column: str = "answer_is_json",
         problem_column: str = "problem",
+        env_column: str = "env",
+        env_kwargs_column: str = "env_kwargs",
         parallel: bool = True,
         log_metrics: bool = True,
         name: str | None = None,
@@ -79,6 +87,8 @@ class ProlongReward:
         self.answer_column = answer_column
         self.answer_json_column = answer_json_column
         self.problem_column = problem_column
+        self.env_column = env_column
+        self.env_kwargs_column = env_kwargs_column
         self.parallel = parallel
         self.log_metrics = log_metrics
         self.__name__ = name or f"prolong_{self.domain or 'reward'}"
@@ -113,6 +123,8 @@ class ProlongReward:
         answers_col = self._column(columns, self.answer_column, n)
         json_col = self._column(columns, self.answer_json_column, n)
         problems_col = self._column(columns, self.problem_column, n)
+        env_col = self._column(columns, self.env_column, n)
+        env_kwargs_col = self._column(columns, self.env_kwargs_column, n)
         if answers_col is None and problems_col is None:
             raise ValueError(
                 f"{self.__name__}: the dataset has no {self.answer_column!r} or {self.problem_column!r} column "
@@ -124,7 +136,7 @@ class ProlongReward:
                 f"{self.__name__}: no {self.domain_column!r} column and no domain given; use reward_func(domain='math')"
             )
         rows: list[int] = []
-        row_domains: list[str] = []
+        row_domains: list[Any] = []
         responses: list[str] = []
         answers: list[Any] = []
         problems: list[Problem | None] = []
@@ -149,7 +161,8 @@ class ProlongReward:
             if answer is None and problem is not None:
                 answer = problem.answer
             rows.append(i)
-            row_domains.append(d)
+            env = env_col[i] if env_col is not None else None
+            row_domains.append(row_target(env, env_kwargs_col[i] if env_kwargs_col is not None else None, d))
             responses.append(completion_text(completions[i]))
             answers.append(answer)
             problems.append(problem)
@@ -187,6 +200,10 @@ def dataset_records(
     env_kwargs: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The rows of :func:`make_dataset` as plain dicts."""
+    from prolong.scoring import carried_env_kwargs
+
+    env_id = resolve_env_id(env_id)
+    carried = json.dumps(carried_env_kwargs(env_id, env_kwargs), sort_keys=True)
     rows = []
     for index, p, _env in iter_env_problems(env_id, n, split=split, seed=seed, env_kwargs=env_kwargs):
         answer, is_json = encode_answer(p.answer)
@@ -200,6 +217,7 @@ def dataset_records(
                 "answer_is_json": is_json,
                 "domain": p.domain,
                 "env": env_id,
+                "env_kwargs": carried,
                 "index": index,
                 "problem_id": p.id,
                 "problem": json.dumps(
@@ -226,7 +244,8 @@ def make_dataset(
 
     Columns: ``prompt`` (chat messages ``[{"role": "user", "content": ...}]`` when
     ``conversational``, else the text), ``answer`` (text; JSON for structured answers),
-    ``answer_is_json``, ``domain``, ``env``, ``index``, ``problem_id``, ``problem``
+    ``answer_is_json``, ``domain``, ``env``, ``env_kwargs`` (JSON: the env arguments that
+    decide scoring, so the reward equals ``env.step``'s), ``index``, ``problem_id``, ``problem``
     (JSON: id, prompt, domain, metadata). TRL passes every column but ``prompt`` to the
     reward functions, which is how :func:`reward_func` finds each row's ground truth.
     ``split`` and ``seed`` select the env's problem stream (``"validation"`` is disjoint

@@ -38,6 +38,8 @@ from prolong.adapters.common import (
     encode_answer,
     iter_env_problems,
     resolve_domain,
+    resolve_env_id,
+    row_target,
     safe_verify,
     score_many,
 )
@@ -61,7 +63,7 @@ def verdict_to_score(verdict: Verdict, return_dict: bool = True) -> float | dict
 
 def _row(
     data_source: Any, ground_truth: Any, extra_info: Any, default_domain: str | None, where: str
-) -> tuple[str, Any, Problem | None]:
+) -> tuple[Any, Any, Problem | None]:
     extra = extra_info if isinstance(extra_info, Mapping) else {}
     domain = resolve_domain(data_source, extra, default=default_domain)
     if ground_truth is None:
@@ -83,7 +85,7 @@ def _row(
             domain=str(extra.get("domain") or domain),
             metadata=md if isinstance(md, Mapping) else {},
         )
-    return domain, answer, problem
+    return row_target(extra.get("env"), extra.get("env_kwargs"), domain), answer, problem
 
 
 def compute_score(
@@ -174,9 +176,15 @@ def verl_records(
 
     ``data_source`` (default: the env id), ``prompt`` (chat messages), ``ability``,
     ``reward_model = {"style": "rule", "ground_truth": text}`` (JSON text for structured
-    answers), ``extra_info = {"index", "split", "domain", "problem_id", "env",
-    "answer_json", "metadata"}`` (metadata as JSON text, so every row has one schema).
+    answers), ``extra_info = {"index", "split", "domain", "problem_id", "env", "env_kwargs",
+    "answer_json", "metadata"}`` (metadata and env_kwargs as JSON text, so every row has
+    one schema). ``compute_score`` rebuilds the row's task from ``env`` and
+    ``env_kwargs`` (validated), so its reward equals ``env.step``'s.
     """
+    from prolong.scoring import carried_env_kwargs
+
+    env_id = resolve_env_id(env_id)
+    carried = json.dumps(carried_env_kwargs(env_id, env_kwargs), sort_keys=True)
     rows = []
     for k, (index, p, _env) in enumerate(iter_env_problems(env_id, n, split=split, seed=seed, env_kwargs=env_kwargs)):
         truth, is_json = encode_answer(p.answer)
@@ -192,6 +200,7 @@ def verl_records(
                     "domain": p.domain,
                     "problem_id": p.id,
                     "env": env_id,
+                    "env_kwargs": carried,
                     "source_index": index,
                     "answer_json": is_json,
                     "metadata": json.dumps(to_plain(p.metadata), ensure_ascii=False, default=str),
@@ -226,6 +235,7 @@ def write_verl_parquet(rows: Sequence[Mapping[str, Any]], path: str) -> None:
                         ("domain", pa.string()),
                         ("problem_id", pa.string()),
                         ("env", pa.string()),
+                        ("env_kwargs", pa.string()),
                         ("source_index", pa.int64()),
                         ("answer_json", pa.bool_()),
                         ("metadata", pa.string()),

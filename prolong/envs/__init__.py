@@ -27,6 +27,7 @@ BUILTIN_ENVS: dict[str, tuple[str, str, str]] = {
     "prolong/stem-v0": ("prolong.envs.stem:StemEnv", "stem", "STEM multiple choice and numeric answers with units"),
     "prolong/ifeval-v0": ("prolong.envs.ifeval:IFEvalEnv", "ifeval", "IFEval-style verifiable instruction constraints"),
     "prolong/mix-v0": ("prolong.envs.mix:MixEnv", "mix", "the paper's weighted blend of all domains"),
+    "prolong/arith-v0": ("prolong.envs.arith:ArithEnv", "arith", "two-digit + and - column by column; held-out facts unseen"),
 }
 
 # domain -> "module:Verifier" (instantiated on first use)
@@ -37,11 +38,12 @@ BUILTIN_VERIFIERS: dict[str, str] = {
     "stem": "prolong.envs.stem:StemVerifier",
     "ifeval": "prolong.envs.ifeval:IFEvalVerifier",
     "mix": "prolong.envs.mix:MixVerifier",
+    "arith": "prolong.envs.arith:ArithVerifier",
 }
 
 
 def register_builtins() -> None:
     for domain, path in BUILTIN_VERIFIERS.items():
-        register_verifier(domain, path)
+        register_verifier(domain, path, builtin=True)
     for env_id, (entry_point, domain, description) in BUILTIN_ENVS.items():
         register_env(env_id, entry_point, domain=domain, description=description)

@@ -18,7 +18,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from prolong.core import Problem, Task, Verdict, as_verdict, derive_seed, get_verifier
+from prolong.core import Problem, Task, Verdict, as_verdict, derive_seed, get_verifier, stamp
 from prolong.env import DEFAULT_MAX_TEXT, TaskEnv, domain_of_env
 
 __all__ = [
@@ -176,7 +176,7 @@ class MixProblems:
         with self._lock:
             env = self.sub_env(env_id)
             obs, info = env.reset(seed=sub_seed)
-        return (env_id, self._tag(env_id, info), obs, dict(info))
+        return (env_id, stamp(self._tag(env_id, info), self), obs, dict(info))
 
     def serve(self, problem: Problem) -> tuple[str, Problem, str, dict[str, Any]]:
         """Reset the sub-env that owns ``problem`` to serve it."""
@@ -184,7 +184,7 @@ class MixProblems:
         with self._lock:
             env = self.sub_env(env_id)
             obs, info = env.reset(options={"problem": problem})
-        return (env_id, self._tag(env_id, info), obs, dict(info))
+        return (env_id, stamp(self._tag(env_id, info), self), obs, dict(info))
 
     @staticmethod
     def _tag(env_id: str, info: Mapping[str, Any]) -> Problem:
@@ -215,13 +215,17 @@ class MixProblems:
                 return None
         return self.sub_env(env_id)
 
-    def score(self, response: str, answer: Any, problem: Problem | None) -> Verdict:
-        """Score with the verifier of the sub-env that made ``problem`` (its own settings)."""
+    def verifier_for(self, answer: Any, problem: Problem | None) -> Any:
+        """The verifier of the sub-env that made ``problem`` (with its own settings)."""
         if problem is not None:
             owner = self._owner(problem)
             if isinstance(owner, TaskEnv):
-                return as_verdict(owner.task.verifier(response, answer, problem))
-        return MixVerifier()(response, answer, problem)
+                return owner.task.verifier
+        return MixVerifier().route(answer, problem)
+
+    def score(self, response: str, answer: Any, problem: Problem | None) -> Verdict:
+        """Score with the verifier of the sub-env that made ``problem`` (its own settings)."""
+        return as_verdict(self.verifier_for(answer, problem)(response, answer, problem))
 
     def reference(self, problem: Problem) -> str:
         owner = self._owner(problem)
@@ -235,6 +239,10 @@ class _MixTaskVerifier:
 
     def __init__(self, source: MixProblems) -> None:
         self.source = source
+
+    def route(self, answer: Any, problem: Problem | None = None) -> Any:
+        """The verifier that scores this item (:mod:`prolong.scoring` follows it)."""
+        return self.source.verifier_for(answer, problem)
 
     def __call__(self, response: str, answer: Any, problem: Problem | None = None) -> Verdict:
         return self.source.score(response, answer, problem)
@@ -252,6 +260,10 @@ class MixVerifier:
 
     def __call__(self, response: str, answer: Any, problem: Problem | None = None) -> Verdict:
         return as_verdict(get_verifier(self.domain_of(answer, problem))(response, answer, problem))
+
+    def route(self, answer: Any, problem: Problem | None = None) -> Any:
+        """The verifier of the item's own domain (:mod:`prolong.scoring` follows it)."""
+        return get_verifier(self.domain_of(answer, problem))
 
     @staticmethod
     def domain_of(answer: Any, problem: Problem | None = None) -> str:
@@ -419,6 +431,8 @@ class MixEnv(TaskEnv):
             if self.turn > 0:
                 raise RuntimeError(f"sub-env {self.env_id} was reset by another draw in the middle of an episode")
             sub.reset(options={"problem": self._sub_problem})
+        if isinstance(sub, TaskEnv):
+            sub.verify_timeout = self.verify_timeout
         obs, reward, terminated, truncated, sub_info = sub.step(action)
         self.turn += 1
         verdict = sub_info.get("verdict")

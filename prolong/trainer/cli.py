@@ -66,6 +66,15 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"held-out before RL: {describe_validation(result.before, cfg.val_k)}")
         print(f"held-out after RL:  {describe_validation(result.after, cfg.val_k)}")
+        if len(cfg.envs) > 1:
+            for env_id in cfg.envs:
+                pre = {k.replace(f"val/{env_id}/", "val/"): v for k, v in result.before.items() if k.startswith(f"val/{env_id}/")}
+                post = {k.replace(f"val/{env_id}/", "val/"): v for k, v in result.after.items() if k.startswith(f"val/{env_id}/")}
+                if "val/pass@1" in pre and "val/pass@1" in post:
+                    print(f"  {env_id}: pass@1 {pre['val/pass@1']:.3f} -> {post['val/pass@1']:.3f}  "
+                          f"answer rate {pre.get('val/answer_rate', float('nan')):.3f} -> {post.get('val/answer_rate', float('nan')):.3f}")
+        gain = result.after["val/pass@1"] - result.before["val/pass@1"]
+        print(f"held-out pass@1 gain: {gain:+.3f}   summary: {result.out_dir / 'summary.json'}")
     print(f"curves: {result.out_dir / 'curves.png'}   metrics: {result.out_dir / 'metrics.jsonl'}")
     return 0
 

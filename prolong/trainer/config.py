@@ -106,36 +106,37 @@ class TrainConfig:
     tiny_vocab_size: int = 300
     """Tiny model: size of the byte-level BPE vocabulary (256 bytes + special tokens +
     merges learned from generated problems and answers)."""
-    sft_steps: int = 500
-    """Tiny model: supervised warm-start steps on reference responses. Deliberately
-    short, so that the model starts partially right and RL has something to do."""
+    sft_steps: int = 600
+    """Tiny model: supervised warm-start steps on (partly flawed) demonstrations: enough
+    for the tiny model to learn the answer format and the column arithmetic, and with them
+    the demonstrator's habits (``sft_flawed_frac``) that RL has to unlearn."""
     sft_batch_size: int = 32
     """Tiny model: SFT batch size (prompt + reference response, loss on the response)."""
     sft_lr: float = 3e-3
     """Tiny model: SFT learning rate (AdamW, cosine decay)."""
-    sft_unboxed_frac: float = 0.5
+    sft_unboxed_frac: float = 0.0
     """Tiny model: fraction of warm-start demonstrations that write the final answer
     without ``\\boxed{}`` (``The result is 8.``), which the verifiers do not accept: an
     imperfect demonstrator, as base models are, whose format RL learns from the reward."""
+    sft_flawed_frac: float = 0.7
+    """Tiny model: fraction of warm-start demonstrations, among problems that have one,
+    replaced by the problem's ``metadata["flawed_reference"]``: the demonstrator's
+    systematic mistake (``prolong/arith-v0``: the carry dropped, the borrow forgotten).
+    The warm start learns the habit part of the time; RL must unlearn it on held-out
+    problems. Envs without flawed references are unaffected."""
 
     # ------------------------------------------------------------------ data
-    envs: list[str] = field(default_factory=lambda: ["prolong/math-v0"])
+    envs: list[str] = field(default_factory=lambda: ["prolong/arith-v0"])
     """Env ids to train on (any registered prolong env; ``prolong envs`` lists them).
-    ProRL's mix: ``["prolong/mix-v0"]`` or the domains with ``env_weights``."""
+    ProRL's mix: ``["prolong/mix-v0"]`` or the domains with ``env_weights``. The default:
+    ``prolong/arith-v0`` (two-digit ``+`` and ``-`` worked column by column; about 12,000
+    problems; the held-out split shares no addition fact, commuted twin or inverse with
+    training), which a tiny model on a CPU learns in a minute and a half."""
     env_weights: list[float] | None = None
     """Sampling weight of each env (normalised); None = equal."""
-    env_kwargs: dict[str, dict[str, Any]] = field(default_factory=lambda: {
-        "prolong/math-v0": {
-            "level": 1,
-            "topics": ["arithmetic"],
-            "instruction": "Put the final answer in \\boxed{}.",
-            "reference_style": "short",
-        }
-    })
-    """Constructor arguments per env id. The default: math-v0's easiest problems
-    (single-digit ``+`` and ``-``, ``What is 7 - 3?``) with a short instruction line and
-    short reference responses (``The answer is \\boxed{4}.``), which a tiny model on a CPU
-    can learn in minutes; e.g. ``{"prolong/toy-add-v0": {"max_operand": 20}}``."""
+    env_kwargs: dict[str, dict[str, Any]] = field(default_factory=lambda: {"prolong/arith-v0": {"ops": ["+", "-"]}})
+    """Constructor arguments per env id, e.g. ``{"prolong/math-v0": {"level": 1}}`` or
+    ``{"prolong/toy-add-v0": {"max_operand": 20}}``."""
     system_prompt: str | None = None
     """Optional system message put before each problem by the chat template."""
 
@@ -150,7 +151,7 @@ class TrainConfig:
     quoted for ProRL-scale runs (not published in the paper)."""
     num_generations: int = 8
     """G, samples per prompt. ProRL: 16 (more rollouts in later runs)."""
-    max_new_tokens: int = 12
+    max_new_tokens: int = 24
     """Response token budget. ProRL: 8192, then 16384."""
     temperature: float = 1.0
     """Sampling temperature of rollouts. ProRL: 1.2."""
@@ -369,8 +370,9 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if len(self.adam_betas) != 2 or not all(0 <= b < 1 for b in self.adam_betas):
             raise ConfigError(f"adam_betas must be two numbers in [0, 1), got {self.adam_betas!r}")
-        if not 0.0 <= self.sft_unboxed_frac <= 1.0:
-            raise ConfigError(f"sft_unboxed_frac must be in [0, 1], got {self.sft_unboxed_frac}")
+        for name in ("sft_unboxed_frac", "sft_flawed_frac"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if not self.reset_metric.startswith("val/"):
             raise ConfigError(f"reset_metric must be a validation metric ('val/...'), got {self.reset_metric!r}")
         if self.oversample < 1.0:

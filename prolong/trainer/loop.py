@@ -21,6 +21,7 @@ The formulas are in :mod:`prolong.trainer.algorithms`; the resets in
 from __future__ import annotations
 
 import copy
+import json
 import math
 import os
 import shutil
@@ -39,11 +40,11 @@ from prolong.trainer import distributed as D
 from prolong.trainer.checkpoint import latest_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from prolong.trainer.config import TrainConfig
 from prolong.trainer import logprobs as LP
-from prolong.trainer.engines import Completion, RolloutEngine, apply_chat_template, build_engine
+from prolong.trainer.engines import Completion, RolloutEngine, build_engine
 from prolong.trainer.metrics import MetricsLogger, plot_run
 from prolong.trainer.resets import ResetTriggers, hard_reset, lr_at
 
-__all__ = ["train", "TrainResult", "make_envs", "load_policy", "evaluate", "Rollout"]
+__all__ = ["train", "TrainResult", "make_envs", "load_policy", "evaluate", "Rollout", "summarize_validation"]
 
 
 # --------------------------------------------------------------------------- setup helpers
@@ -166,19 +167,12 @@ def draw_problems(tasks: dict[str, Task], weights: list[float], *, seed: int, st
 
 
 def score(problems: list[Problem], responses: list[str]) -> list[Any]:
-    """Verdicts of ``responses[i]`` for ``problems[i]`` via :func:`prolong.verify_batch`,
-    one call per domain."""
-    import prolong
+    """Verdicts of ``responses[i]`` for ``problems[i]``, each scored by the Task that made
+    the problem (its own verifier and env arguments, as its env's ``step`` does), under
+    the killable per-item deadline of :mod:`prolong.scoring`, the one reward path."""
+    from prolong.scoring import score_rows
 
-    verdicts: list[Any] = [None] * len(problems)
-    by_domain: dict[str, list[int]] = {}
-    for i, p in enumerate(problems):
-        by_domain.setdefault(p.domain, []).append(i)
-    for domain, idx in by_domain.items():
-        out = prolong.verify_batch(domain, [responses[i] for i in idx], [problems[i].answer for i in idx], [problems[i] for i in idx])
-        for i, v in zip(idx, out):
-            verdicts[i] = v
-    return verdicts
+    return score_rows([None] * len(problems), responses, [p.answer for p in problems], problems)
 
 
 def collect_rollouts(engine: RolloutEngine, tasks: dict[str, Task], scfg: TrainConfig, *, step: int) -> Rollout:
@@ -467,7 +461,10 @@ def evaluate(
     * ``val/pass@1``: the headline, ``val/greedy`` when ``greedy`` (or ``k == 0``), else
       ``val/pass@1_sampled`` (pass@1 as the paper reports it: averaged over samples);
     * ``val/no_answer``: the fraction of greedy responses with no final answer the
-      verifier could read.
+      verifier could read;
+    * ``val/answer_rate``: the fraction of the ``k`` samples with a final answer the
+      verifier could read (right or wrong): the format, apart from correctness;
+    * ``val/n_problems``: held-out problems scored (summed over envs).
 
     Per env the keys are ``val/<env id>/...``.
     """
@@ -475,24 +472,26 @@ def evaluate(
 
     r = D.rank() if rank is None else rank
     w = D.world_size() if world_size is None else world_size
-    # this rank's share: (env, problem index) -> (greedy correct, no answer, correct samples of k)
-    mine: dict[str, dict[int, tuple[bool, bool, int]]] = {}
+    # this rank's share: (env, problem index) -> (greedy correct, no answer, correct samples of k, answered samples of k)
+    mine: dict[str, dict[int, tuple[bool, bool, int, int]]] = {}
     for env_id, problems in val_sets.items():
         idx = list(range(r, len(problems), w))
         shard = [problems[i] for i in idx]
-        results: dict[int, tuple[bool, bool, int]] = {}
+        results: dict[int, tuple[bool, bool, int, int]] = {}
         if shard:
             prompts = [p.prompt for p in shard]
             groups = engine.generate(prompts, n=1, max_new_tokens=max_new_tokens, temperature=0.0)
             verdicts = score(shard, [g[0].text for g in groups])
             counts = [0] * len(shard)
+            answered = [0] * len(shard)
             if k > 0:
                 sampled = engine.generate(prompts, n=k, max_new_tokens=max_new_tokens, temperature=temperature,
                                           seed=derive_seed("val", seed) if r == 0 else derive_seed("val", seed, r))
                 svs = score([p for p in shard for _ in range(k)], [c.text for g in sampled for c in g])
                 counts = [sum(bool(v.correct) for v in svs[j * k : (j + 1) * k]) for j in range(len(shard))]
+                answered = [sum(v.reason != Reason.NO_ANSWER for v in svs[j * k : (j + 1) * k]) for j in range(len(shard))]
             for j, i in enumerate(idx):
-                results[i] = (bool(verdicts[j].correct), verdicts[j].reason == Reason.NO_ANSWER, counts[j])
+                results[i] = (bool(verdicts[j].correct), verdicts[j].reason == Reason.NO_ANSWER, counts[j], answered[j])
         mine[env_id] = results
     gathered = D.all_gather_objects(mine) if w > 1 and rank is None else [mine]
 
@@ -504,22 +503,27 @@ def evaluate(
         per_key.setdefault(key, []).append(value)
 
     for env_id, problems in val_sets.items():
-        merged: dict[int, tuple[bool, bool, int]] = {}
+        merged: dict[int, tuple[bool, bool, int, int]] = {}
         for part in gathered:
             merged.update(part.get(env_id, {}))
         rows = [merged[i] for i in sorted(merged)]
         if not rows:
             continue
-        put(env_id, "greedy", float(np.mean([g for g, _, _ in rows])))
-        put(env_id, "no_answer", float(np.mean([na for _, na, _ in rows])))
+        put(env_id, "greedy", float(np.mean([row[0] for row in rows])))
+        put(env_id, "no_answer", float(np.mean([row[1] for row in rows])))
+        m[f"val/{env_id}/n_problems"] = float(len(rows))
         if k > 0:
-            correct = np.array([c for _, _, c in rows], dtype=int)
-            put(env_id, "pass@1_sampled", float(correct.mean() / k))
-            put(env_id, f"pass@{k}", float(np.mean([A.pass_at_k(k, int(c), k) for c in correct])))
+            from prolong.evaluate import mean_pass_at_k
+
+            correct = [row[2] for row in rows]
+            put(env_id, "pass@1_sampled", float(np.mean(correct) / k))
+            put(env_id, f"pass@{k}", mean_pass_at_k(correct, k, k))
+            put(env_id, "answer_rate", float(np.mean([row[3] for row in rows]) / k))
         headline = "greedy" if greedy or k == 0 else "pass@1_sampled"
         put(env_id, "pass@1", m[f"val/{env_id}/{headline}"])
     for key, values in per_key.items():
         m[f"val/{key}"] = float(np.mean(values))
+    m["val/n_problems"] = float(sum(len(p) for p in val_sets.values()))
     return m
 
 
@@ -544,15 +548,40 @@ class TrainResult:
 
 
 def describe_validation(m: dict[str, Any], k: int) -> str:
-    """``pass@1 0.235  pass@4 0.635  greedy 0.540  no answer 0.315`` from validation metrics."""
+    """``pass@1 0.724  pass@4 0.940  greedy 0.760  answer rate 1.000  (200 problems)`` from validation metrics."""
     parts = [f"pass@1 {m['val/pass@1']:.3f}"]
     if k and f"val/pass@{k}" in m:
         parts.append(f"pass@{k} {m[f'val/pass@{k}']:.3f}")
     if "val/greedy" in m:
         parts.append(f"greedy {m['val/greedy']:.3f}")
-    if "val/no_answer" in m:
+    if "val/answer_rate" in m:
+        parts.append(f"answer rate {m['val/answer_rate']:.3f}")
+    elif "val/no_answer" in m:
         parts.append(f"no answer {m['val/no_answer']:.3f}")
+    if "val/n_problems" in m:
+        parts.append(f"({int(m['val/n_problems'])} problems)")
     return "  ".join(parts)
+
+
+SUMMARY_KEYS = ("pass@1", "pass@k", "greedy", "answer_rate", "n_problems")
+
+
+def summarize_validation(val: dict[str, Any], envs: list[str], k: int) -> dict[str, Any]:
+    """One validation's metrics as ``summary.json`` holds them: overall ``pass@1`` (sampled:
+    the mean over the ``k`` samples, unless ``val_greedy``), ``pass@k``, ``greedy``,
+    ``answer_rate`` (samples with a final answer the verifier could read), ``n_problems``
+    and ``k``, and the same per env under ``envs``."""
+
+    def pick(prefix: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key in SUMMARY_KEYS:
+            src = f"{prefix}pass@{k}" if key == "pass@k" else f"{prefix}{key}"
+            if src in val:
+                out[key] = int(val[src]) if key == "n_problems" else val[src]
+        out["k"] = k
+        return out
+
+    return {**pick("val/"), "envs": {e: pick(f"val/{e}/") for e in envs}}
 
 
 def _watched(val: dict[str, float], key: str) -> float:
@@ -760,6 +789,13 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
     before_v = first["val/pass@1"] if first else None
     after_v = vals[-1]["val/pass@1"] if vals else None
     val_of = lambda r: {k: v for k, v in (r or {}).items() if k.startswith("val/")}  # noqa: E731
+    if first and vals and D.is_main():  # the held-out result of the run, before and after RL
+        summary = {
+            "before": summarize_validation(val_of(first), list(cfg.envs), cfg.val_k),
+            "after": summarize_validation(val_of(vals[-1]), list(cfg.envs), cfg.val_k),
+            "steps": total, "seed": cfg.seed, "resets": len(triggers.resets), "seconds": time.time() - t_start,
+        }
+        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     D.finish(policy, out_dir)  # data-parallel: check the replicas are equal, leave the group
     secs = time.time() - t_start
     torch.set_num_threads(threads_before)

@@ -29,7 +29,7 @@ import torch
 
 __all__ = ["CHAT_TEMPLATE", "build_tokenizer", "build_tiny_model", "sft_warm_start", "tiny_model_dir", "load_or_build_tiny"]
 
-TINY_VERSION = 2  # bump when the recipe below changes, so stale caches are not reused
+TINY_VERSION = 3  # bump when the recipe below changes, so stale caches are not reused
 
 #: A minimal chat format: ``<|user|>...<|end|><|assistant|>...<|end|>``.
 CHAT_TEMPLATE = (
@@ -178,7 +178,8 @@ def tiny_model_dir(cfg: Any) -> Path:
         "system_prompt": cfg.system_prompt,
         "seed": cfg.seed,
         **{k: getattr(cfg, k) for k in ("tiny_hidden_size", "tiny_layers", "tiny_heads", "tiny_vocab_size",
-                                         "sft_steps", "sft_batch_size", "sft_lr", "sft_unboxed_frac")},
+                                         "sft_steps", "sft_batch_size", "sft_lr", "sft_unboxed_frac",
+                                         "sft_flawed_frac")},
     }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
     return Path(os.path.expanduser(cfg.cache_dir)) / "tiny" / digest
@@ -218,6 +219,9 @@ def _training_texts(cfg: Any, n: int) -> tuple[list[tuple[str, str]], list[str]]
                 p = task.problems[rng.randrange(len(task.problems))]
                 if split == "train":
                     ref = task.reference(p)
+                    flawed = (p.metadata or {}).get("flawed_reference")
+                    if flawed and rng.random() < cfg.sft_flawed_frac:
+                        ref = flawed  # the demonstrator's systematic mistake (a dropped carry, ...)
                     if rng.random() < cfg.sft_unboxed_frac:
                         ref = unbox(ref)
                     texts.append(p.prompt + "\n" + ref)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prolong.core import Problem, Reason, Verdict
+from prolong.text import UNCLOSED_REASONING, final_text
 from prolong.envs.ifeval.instructions import (
     MAX_INSTRUCTIONS,
     InvalidInstruction,
@@ -156,8 +157,11 @@ class IFEvalVerifier:
             return Verdict.wrong(
                 Reason.TOO_LONG, chars=len(response), max_response_chars=self.max_response_chars, mode=self.mode
             )
+        final = final_text(response)  # judged: the text after the reasoning (prolong.text)
+        if final is None:
+            return Verdict.wrong(Reason.NO_ANSWER, note=UNCLOSED_REASONING, mode=self.mode)
         try:
-            followed = follows(response, parsed, self.mode)
+            followed = follows(final, parsed, self.mode)
         except Exception as e:  # noqa: BLE001 - a checker bug costs one reward, never the training run
             return Verdict.wrong(Reason.ERROR, error=f"{where}{type(e).__name__}: {str(e)[:200]}", mode=self.mode)
         n = sum(followed)

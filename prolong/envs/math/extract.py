@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from prolong.text import UNCLOSED_REASONING, final_text
 
 __all__ = [
     "Extraction",
@@ -398,11 +399,10 @@ def extract_answer(response: str) -> Extraction:
     end = _END_TOKENS.search(text, 1)
     if end:  # a chat template's end token leaked in: the response stops there
         text = text[: end.start()]
-    close = text.rfind("</think>")
-    if close >= 0:
-        text = text[close + len("</think>") :]
-    elif "<think>" in text:
-        return Extraction(None, None, "the <think> block is never closed: the response has no final answer")
+    final = final_text(text)  # the one reasoning-section policy (prolong.text)
+    if final is None:
+        return Extraction(None, None, UNCLOSED_REASONING)
+    text = final
     if len(text) > TAIL_CHARS:
         text = text[-TAIL_CHARS:]
     text = undouble_backslashes(clean_text(text))

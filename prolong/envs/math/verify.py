@@ -636,7 +636,6 @@ def _cmp_equation(g: Equation, a: Equation, ctx: _Ctx) -> bool | None:
     if not ctx.sympy:
         raise _NeedSympy
     ctx.used("sympy")
-    import sympy
 
     d1 = _gold_to_sympy(g.lhs) - _gold_to_sympy(g.rhs)
     d2 = to_sympy(a.lhs) - to_sympy(a.rhs)

@@ -8,7 +8,7 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from prolong.core import Problem, Task, derive_seed
+from prolong.core import Problem, Task, derive_seed, stamp
 from prolong.env import DEFAULT_MAX_TEXT, TaskEnv
 from prolong.envs.reasoning_gym.datasets import TaskSpec, generate_entry, get_dataset, json_safe, parse_tasks
 from prolong.envs.reasoning_gym.references import reference_answer
@@ -84,7 +84,7 @@ class ReasoningGymProblems:
             raise IndexError(f"problem index {index} out of range [0, {_VIRTUAL_SIZE})")
         rng = random.Random(derive_seed("prolong/reasoning-gym", self.seed, self.split, index))
         k = min(bisect.bisect_right(self._cumulative, rng.random() * self._total), len(self.specs) - 1)
-        return self.problem(k, rng.randrange(self.specs[k].size))
+        return stamp(self.problem(k, rng.randrange(self.specs[k].size)), self)
 
     def task_position(self, name: str) -> int:
         for k, s in enumerate(self.specs):

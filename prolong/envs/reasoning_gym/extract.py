@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from collections import deque
 
+from prolong.text import final_text
+
 __all__ = ["extract_answer", "extract_last_boxed", "ANSWER_TAG", "BOXED", "ANSWER_LINE"]
 
 ANSWER_TAG = "answer tag"
@@ -87,8 +89,12 @@ def extract_answer(response: str) -> tuple[str | None, str | None]:
     """``(answer, how)``: the final answer of ``response`` and which rule found it.
 
     ``how`` is ``"answer tag"``, ``"boxed"``, ``"answer line"``, or None with no answer.
+    Only the text after the reasoning section counts (:mod:`prolong.text`).
     """
     if not isinstance(response, str):
+        return None, None
+    response = final_text(response)  # the text after the reasoning section (prolong.text)
+    if response is None:  # an unclosed <think>: no final answer
         return None, None
     close = _last(_CLOSE, response)
     if close is not None:

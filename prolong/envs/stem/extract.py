@@ -23,6 +23,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from prolong.text import UNCLOSED_REASONING, final_text
+
 __all__ = [
     "FinalAnswer",
     "final_answer",
@@ -62,9 +64,6 @@ class FinalAnswer:
     problem: str | None = None
 
 
-def _after_thinking(response: str) -> str:
-    cut = response.rfind("</think>")
-    return response[cut + len("</think>") :] if cut >= 0 else response
 
 
 def _boxed_span(text: str, start: int, command: str) -> tuple[str, int] | None:
@@ -136,7 +135,9 @@ def _hedged_box(text: str, last: int) -> str | None:
 
 def final_answer(response: str) -> FinalAnswer:
     """The response's final answer: the later of the last box and the last answer line."""
-    text = _after_thinking(response)
+    text = final_text(response)  # the one reasoning-section policy (prolong.text)
+    if text is None:
+        return FinalAnswer(None, None, UNCLOSED_REASONING)
     box = _last_box(text)
     tail_start = max(0, len(text) - TAIL_CHARS)
     line = None
