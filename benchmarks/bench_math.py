@@ -40,6 +40,16 @@ def make_prolong():
     return score
 
 
+def make_prolong_batch():
+    """prolong.verify_batch over the whole corpus at once (worker processes, as users call it)."""
+    import prolong
+
+    def score_all(golds: list[str], responses: list[str]) -> list[bool]:
+        return [v.correct for v in prolong.verify_batch("math", responses, golds)]
+
+    return score_all
+
+
 def make_math_verify():
     import logging
 
@@ -92,8 +102,11 @@ corpus = [c for c in build_corpus(seed=0) if c["cls"] != "hostile"]
 t0, t_build = time.perf_counter(), time.perf_counter() - t0
 import bench_math
 score = bench_math.make_{tool}()
-for c in corpus:
-    score(c["gold"], c["response"])
+if "{tool}" == "prolong_batch":
+    score([c["gold"] for c in corpus], [c["response"] for c in corpus])
+else:
+    for c in corpus:
+        score(c["gold"], c["response"])
 dt = time.perf_counter() - t0
 print(len(corpus), dt)
 """
@@ -108,7 +121,7 @@ def cold(repeats: int = 1) -> int:
     paths = [str(here.parent / "data"), str(here.parent), str(here.parents[1])]
     rates: dict[str, list[float]] = defaultdict(list)
     for _ in range(repeats):
-        for tool in ("prolong", "math_verify"):
+        for tool in ("prolong", "prolong_batch", "math_verify"):
             out = subprocess.run(
                 [sys.executable, "-c", _COLD_SCRIPT.format(paths=paths, tool=tool)],
                 capture_output=True, text=True, check=True, cwd=str(here.parents[1]),
@@ -116,8 +129,9 @@ def cold(repeats: int = 1) -> int:
             n, dt = int(out[-2]), float(out[-1])
             rates[tool].append(n / dt)
             print(f"cold {tool:12} {n} items in {dt:6.2f} s: {n / dt:7.1f} items/s")
-    p, m = max(rates["prolong"]), max(rates["math_verify"])
-    print(f"cold throughput ratio prolong / math-verify (best of {repeats}): {p / m:.1f}x")
+    p, b, m = max(rates["prolong"]), max(rates["prolong_batch"]), max(rates["math_verify"])
+    print(f"cold throughput ratio prolong (one call per item) / math-verify (best of {repeats}): {p / m:.1f}x")
+    print(f"cold throughput ratio prolong.verify_batch / math-verify (best of {repeats}): {b / m:.1f}x")
     return 0
 
 
