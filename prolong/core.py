@@ -22,6 +22,8 @@ from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
     "ProlongError",
+    "MissingExtraError",
+    "require_extra",
     "UnknownEnvError",
     "Problem",
     "Verdict",
@@ -45,6 +47,27 @@ class ProlongError(ValueError):
     """The base of prolong's user-facing errors: one line that names the input at fault
     (an unknown env or domain, a bad env argument, a domain clash). A ValueError, so
     code that caught ValueError before keeps working."""
+
+
+class MissingExtraError(ProlongError, ImportError):
+    """A domain needs a package from an optional extra that is not installed; the message
+    names the extra to install (``pip install 'prolong[domains]'``). Also an ImportError."""
+
+
+# package import name -> the prolong extra that installs it
+EXTRA_OF = {"reasoning_gym": "domains", "langdetect": "domains", "pyseccomp": "domains"}
+
+
+def require_extra(module: str, feature: str, extra: str | None = None) -> Any:
+    """Import ``module``, or raise :class:`MissingExtraError` (one line) naming the extra."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        which = extra or EXTRA_OF.get(module.split(".")[0], "all")
+        raise MissingExtraError(
+            f"{feature} needs the {module.split('.')[0]!r} package ({type(e).__name__}: {e}); "
+            f"install it with: pip install 'prolong[{which}]'"
+        ) from None
 
 
 class UnknownEnvError(ProlongError, KeyError):

@@ -7,15 +7,17 @@ file and line (or dataset row) of any record it cannot use.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from prolong.core import ListProblems, Problem, coerce_problem
+from prolong.core import ListProblems, Problem, ProlongError, coerce_problem
 
-__all__ = ["iter_records", "load_problems", "apply_field_map", "FieldMap", "is_local_source"]
+__all__ = ["iter_records", "load_problems", "apply_field_map", "FieldMap", "is_local_source", "holdout_split_of"]
 
 # target field -> source column name, dotted path ("reward_model.ground_truth"), or callable(record) -> value
 FieldMap = Mapping[str, "str | Callable[[Mapping[str, Any]], Any]"]
@@ -28,30 +30,121 @@ def is_local_source(source: str | os.PathLike[str]) -> bool:
     return s.endswith(_FILE_SUFFIXES) or os.path.exists(s)
 
 
+_LOCAL_SPLITS = ("train", "validation", "all")
+
+
+def holdout_split_of(rec: Mapping[str, Any], holdout: float) -> str:
+    """``"validation"`` or ``"train"`` for one record of a local file: a stable hash of the
+    record's content (canonical JSON), so the split does not depend on file order and two
+    identical rows always land on the same side."""
+    blob = json.dumps(rec, sort_keys=True, default=str, ensure_ascii=False).encode("utf-8")
+    h = int.from_bytes(hashlib.sha256(b"prolong-holdout\0" + blob).digest()[:8], "big")
+    return "validation" if h / 2**64 < holdout else "train"
+
+
+def _check_local_split(path: str, split: str, holdout: float | None) -> None:
+    if holdout is not None and not 0.0 < float(holdout) < 1.0:
+        raise ProlongError(f"holdout must be a fraction between 0 and 1 (exclusive), got {holdout!r}")
+    if split in _LOCAL_SPLITS and (holdout is not None or split != "validation"):
+        return
+    if split == "validation":
+        raise ProlongError(
+            f"{path} is one source with no splits, so split='validation' would be the training set. "
+            "Pass holdout=0.1 (a deterministic hash holdout: 'train' and 'validation' then never share a row), "
+            "or load a separate validation file with split='train'"
+        )
+    raise ProlongError(
+        f"{path} is one source with no split {split!r}; available: 'train' (every row, or the rows outside "
+        "the holdout when holdout= is given), 'validation' (with holdout=) and 'all' (every row)"
+    )
+
+
+def _pick_split(ds: Any, split: str, where: str) -> Any:
+    """``ds[split]`` of a DatasetDict, or an error naming the splits it has."""
+    try:
+        return ds[split]
+    except KeyError:
+        raise ProlongError(f"{where} has no split {split!r}; available: {', '.join(map(repr, ds))}") from None
+
+
+def _split_error(e: Exception, source: str, split: str, config: str | None) -> ProlongError | None:
+    """A one-line error naming the available splits, when ``e`` is datasets' unknown-split error."""
+    msg = str(e)
+    if "split" not in msg.lower() or not isinstance(e, (ValueError, KeyError)):
+        return None
+    names: list[str] = []
+    try:
+        import datasets
+
+        names = list(datasets.get_dataset_split_names(source, config))
+    except Exception:  # noqa: BLE001 - offline, or not a hub dataset: fall back on datasets' message
+        pass
+    avail = ", ".join(map(repr, names)) if names else msg
+    return ProlongError(f"{source} has no split {split!r}; available: {avail}")
+
+
 def iter_records(
     source: str | os.PathLike[str] | Sequence[Mapping[str, Any]],
     *,
     split: str = "train",
     config: str | None = None,
     limit: int | None = None,
+    holdout: float | None = None,
+    on_error: str = "raise",
+    skipped: list[str] | None = None,
     **load_kwargs: Any,
 ) -> Iterator[tuple[str, Mapping[str, Any]]]:
     """Yield ``(location, record)`` from a local file, a list of dicts, or a HF dataset.
 
     ``location`` is ``"file.jsonl:17"`` (1-based line), ``"file.parquet row 3"``,
     ``"dataset[split] row 3"``: what an error message should name.
+
+    Splits of a local file (.jsonl/.json/.parquet) or a list of dicts: such a source has no
+    splits of its own. ``split="train"`` (the default) and ``"all"`` give every row.
+    ``holdout=f`` (0 < f < 1) holds out a deterministic fraction ``f`` of the rows, chosen
+    by a SHA-256 hash of each row's content (:func:`holdout_split_of`): ``split="validation"``
+    gives those rows and ``split="train"`` the others, so train and validation never share
+    a row, whatever the file order. Without ``holdout``, ``split="validation"`` (or any
+    other split) is an error rather than silently the training set. A saved ``DatasetDict``
+    folder or a Hugging Face dataset uses its own splits; a missing one is an error
+    naming those it has.
+
+    ``on_error="skip"`` skips a row that is not valid JSON / not an object (its message
+    is appended to ``skipped``) instead of raising.
     """
+    if on_error not in ("raise", "skip"):
+        raise ProlongError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     count = 0
+    local = isinstance(source, (list, tuple)) or (
+        Path(os.fspath(source)).suffix in (".jsonl", ".gz", ".json", ".parquet", ".pq")
+    )
+    if local:
+        where = "the list of records" if isinstance(source, (list, tuple)) else str(os.fspath(source))
+        _check_local_split(where, split, holdout)
 
     def done() -> bool:
         return limit is not None and count >= limit
+
+    def wanted(rec: Mapping[str, Any]) -> bool:
+        if not local or holdout is None or split == "all":
+            return True
+        return holdout_split_of(rec, holdout) == split
+
+    def bad(message: str) -> None:
+        if on_error == "raise":
+            raise ProlongError(message)
+        if skipped is not None:
+            skipped.append(message)
 
     if isinstance(source, (list, tuple)):
         for i, rec in enumerate(source):
             if done():
                 return
             if not isinstance(rec, Mapping):
-                raise ValueError(f"record {i}: expected a dict, got {type(rec).__name__}")
+                bad(f"record {i}: expected a dict, got {type(rec).__name__}")
+                continue
+            if not wanted(rec):
+                continue
             count += 1
             yield f"record {i}", rec
         return
@@ -73,9 +166,13 @@ def iter_records(
                 try:
                     rec = json.loads(line)
                 except json.JSONDecodeError as e:
-                    raise ValueError(f"{path}:{lineno}: not valid JSON ({e.msg} at column {e.colno})") from None
+                    bad(f"{path}:{lineno}: not valid JSON ({e.msg} at column {e.colno})")
+                    continue
                 if not isinstance(rec, Mapping):
-                    raise ValueError(f"{path}:{lineno}: expected a JSON object, got {type(rec).__name__}")
+                    bad(f"{path}:{lineno}: expected a JSON object, got {type(rec).__name__}")
+                    continue
+                if not wanted(rec):
+                    continue
                 count += 1
                 yield f"{path}:{lineno}", rec
         return
@@ -94,7 +191,10 @@ def iter_records(
             if done():
                 return
             if not isinstance(rec, Mapping):
-                raise ValueError(f"{path} item {i}: expected a JSON object, got {type(rec).__name__}")
+                bad(f"{path} item {i}: expected a JSON object, got {type(rec).__name__}")
+                continue
+            if not wanted(rec):
+                continue
             count += 1
             yield f"{path} item {i}", rec
         return
@@ -107,6 +207,8 @@ def iter_records(
         for i, rec in enumerate(table.to_pylist()):
             if done():
                 return
+            if not wanted(rec):
+                continue
             count += 1
             yield f"{path} row {i}", rec
         return
@@ -117,9 +219,19 @@ def iter_records(
         try:
             ds = datasets.load_from_disk(str(path))
             if isinstance(ds, datasets.DatasetDict):
-                ds = ds[split]
+                ds = _pick_split(ds, split, str(path))
+            elif split not in ("train", "all"):
+                raise ProlongError(
+                    f"{path} is one saved Dataset with no splits; available: 'train' (every row), not {split!r}"
+                )
         except FileNotFoundError:
-            ds = datasets.load_dataset(str(path), config, split=split, **load_kwargs)
+            try:
+                ds = datasets.load_dataset(str(path), config, split=split, **load_kwargs)
+            except (ValueError, KeyError) as e:
+                err = _split_error(e, str(path), split, config)
+                if err is None:
+                    raise
+                raise err from None
         for i, rec in enumerate(ds):
             if done():
                 return
@@ -132,6 +244,9 @@ def iter_records(
     try:
         ds = datasets.load_dataset(str(source), config, split=split, **load_kwargs)
     except Exception as e:
+        err = _split_error(e, str(source), split, config)
+        if err is not None:
+            raise err from None
         raise ValueError(
             f"could not load {source!r}: not a local .jsonl/.json/.parquet file and not a loadable "
             f"Hugging Face dataset ({type(e).__name__}: {e})"
@@ -184,6 +299,8 @@ def load_problems(
     config: str | None = None,
     limit: int | None = None,
     name: str | None = None,
+    holdout: float | None = None,
+    on_error: str = "raise",
     **load_kwargs: Any,
 ) -> ListProblems:
     """Problems from a file or dataset.
@@ -197,27 +314,76 @@ def load_problems(
             ``location`` for a record it cannot use. Default: the record itself (after
             the field map) must have ``prompt`` and ``answer``.
         fields: a field map applied before ``convert``: ``{"prompt": "problem"}``.
+        split: for a local file or a list of dicts, ``"train"`` / ``"all"`` (every row), or
+            with ``holdout`` a disjoint hash-based train/validation split; other splits
+            of a local source are an error (see :func:`iter_records`). For a saved
+            ``DatasetDict`` or a Hugging Face dataset, its split (a missing one is an
+            error naming the available ones).
+        holdout: the fraction of a local source's rows held out as ``split="validation"``,
+            chosen by a stable hash of each row's content (:func:`holdout_split_of`), so
+            ``"train"`` and ``"validation"`` never share a row.
+        on_error: ``"raise"`` (default): a malformed row (not JSON, a missing field, a
+            record the converter rejects) raises ``ValueError`` naming the file and its
+            line / row and what is wrong. ``"skip"``: such rows are skipped, and one
+            ``RuntimeWarning`` says how many (with the first few reasons).
     """
+    if on_error not in ("raise", "skip"):
+        raise ProlongError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     problems: list[Problem] = []
+    skipped: list[str] = []
     label = name or str(source if not isinstance(source, (list, tuple)) else f"{domain} records")
-    for location, rec in iter_records(source, split=split, config=config, limit=limit, **load_kwargs):
-        rec = apply_field_map(rec, fields, location)
-        made = convert(rec, location) if convert else rec
-        if made is None:
+    records = iter_records(
+        source, split=split, config=config, limit=limit, holdout=holdout, on_error=on_error, skipped=skipped, **load_kwargs
+    )
+    for location, rec in records:
+        try:
+            problem = _make_problem(rec, location, domain, convert, fields, label, len(problems))
+        except Exception as e:  # noqa: BLE001 - reported with its location, or counted
+            if on_error == "raise":
+                if isinstance(e, ValueError) and location in str(e):
+                    raise
+                raise ProlongError(f"{location}: {type(e).__name__}: {e}") from e
+            skipped.append(str(e) if location in str(e) else f"{location}: {type(e).__name__}: {e}")
             continue
-        if isinstance(made, Mapping):
-            missing = [k for k in ("prompt", "answer") if made.get(k) is None]
-            if missing:
-                raise ValueError(
-                    f"{location}: no {' or '.join(repr(m) for m in missing)} field; give a field map, "
-                    f"e.g. fields={{'prompt': 'question'}} (fields present: {', '.join(sorted(map(str, rec))[:20])})"
-                )
-            made = dict(made)
-            md = dict(made.get("metadata") or {})
-            md.setdefault("source", location)
-            made["metadata"] = md
-            made.setdefault("id", f"{label}/{len(problems)}")
-        problems.append(coerce_problem(made, domain=domain, default_id=f"{label}/{len(problems)}"))
+        if problem is not None:
+            problems.append(problem)
+    if skipped:
+        shown = "; ".join(skipped[:3]) + ("; ..." if len(skipped) > 3 else "")
+        warnings.warn(
+            f"{label}: skipped {len(skipped)} malformed row{'s' if len(skipped) != 1 else ''} "
+            f"(on_error='skip'): {shown}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     if not problems:
-        raise ValueError(f"{label}: no usable problems found")
+        extra = f" ({len(skipped)} malformed rows skipped)" if skipped else ""
+        raise ValueError(f"{label}: no usable problems found{extra}")
     return ListProblems(problems, domain=domain, name=label)
+
+
+def _make_problem(
+    rec: Mapping[str, Any],
+    location: str,
+    domain: str,
+    convert: Callable[[Mapping[str, Any], str], Problem | Mapping[str, Any] | None] | None,
+    fields: FieldMap | None,
+    label: str,
+    index: int,
+) -> Problem | None:
+    rec = apply_field_map(rec, fields, location)
+    made = convert(rec, location) if convert else rec
+    if made is None:
+        return None
+    if isinstance(made, Mapping):
+        missing = [k for k in ("prompt", "answer") if made.get(k) is None]
+        if missing:
+            raise ValueError(
+                f"{location}: no {' or '.join(repr(m) for m in missing)} field; give a field map, "
+                f"e.g. fields={{'prompt': 'question'}} (fields present: {', '.join(sorted(map(str, rec))[:20])})"
+            )
+        made = dict(made)
+        md = dict(made.get("metadata") or {})
+        md.setdefault("source", location)
+        made["metadata"] = md
+        made.setdefault("id", f"{label}/{index}")
+    return coerce_problem(made, domain=domain, default_id=f"{label}/{index}")

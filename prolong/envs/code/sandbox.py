@@ -879,7 +879,24 @@ class SandboxPool:
                 raise SandboxUnavailableError(f"the bubblewrap sandbox needs Linux (this is {sys.platform}). " + INSTALL_HINT)
         self.bpf = child_seccomp_filter() if sys.platform.startswith("linux") else None
         if self.bpf is None and sys.platform.startswith("linux"):
-            warnings.warn("pyseccomp/libseccomp not available: sandboxed programs run without a seccomp filter", RuntimeWarning, stacklevel=4)
+            # Without the filter a program may open network sockets, ptrace, signal other
+            # processes...: refuse unless the user opted in (env var, or the attribute
+            # ``allow_no_seccomp`` set on the pool, e.g. by a CodeVerifier argument).
+            opted_in = bool(getattr(self, "allow_no_seccomp", False)) or os.environ.get(
+                "PROLONG_ALLOW_NO_SECCOMP", ""
+            ).strip().lower() in ("1", "true", "yes")
+            if not opted_in:
+                raise SandboxUnavailableError(
+                    "refusing to run untrusted code without its seccomp filter: pyseccomp/libseccomp is not "
+                    "available. Install it with pip install 'prolong[domains]' (or pip install pyseccomp; "
+                    "it needs libseccomp), or set PROLONG_ALLOW_NO_SECCOMP=1 to run without the filter"
+                )
+            warnings.warn(
+                "pyseccomp/libseccomp not available; PROLONG_ALLOW_NO_SECCOMP=1 is set, so sandboxed programs "
+                "run without a seccomp filter",
+                RuntimeWarning,
+                stacklevel=4,
+            )
         self._checked = True
 
     def _wake(self) -> None:

@@ -229,7 +229,9 @@ _detect_ready = False
 def _detect_language(text: str) -> str | None:
     """langdetect's language code, or None when it cannot decide (empty text, digits)."""
     global _detect_ready
-    import langdetect
+    from prolong.core import require_extra
+
+    langdetect = require_extra("langdetect", "IFEval's language instructions")
     from langdetect.lang_detect_exception import LangDetectException
 
     if not _detect_ready:

@@ -4,7 +4,9 @@ Two record shapes are understood (after the optional ``fields=`` map):
 
 * DeepScaleR: ``{"problem": ..., "answer": ...}`` (``"question"`` works for ``"problem"``);
 * MATH: ``{"problem": ..., "solution": ...}``: the gold is the last ``\\boxed{}`` of
-  the solution.
+  the solution;
+* GSM8K: ``{"question": ..., "answer": "... #### 72"}``: the gold is the text after the
+  last ``####``, commas removed (``1,200`` -> ``1200``).
 
 A record with ``"prompt"`` (a string, or chat messages as in verl's parquet files) and no
 ``"problem"`` is used as the prompt as it is; a ``"problem"`` is wrapped in the prompt
@@ -22,7 +24,7 @@ from prolong.data import FieldMap, load_problems
 from prolong.envs.math.extract import last_boxed
 from prolong.envs.math.generate import PROMPT_TEMPLATE
 
-__all__ = ["load_math_problems", "math_record"]
+__all__ = ["load_math_problems", "math_record", "gsm8k_answer"]
 
 _META_KEYS = ("level", "type", "subject", "source", "data_source", "difficulty", "unique_id")
 
@@ -49,6 +51,15 @@ def _answer_text(value: Any, location: str) -> str:
     if not value.strip():
         raise ValueError(f"{location}: the answer is empty")
     return value.strip()
+
+
+def gsm8k_answer(text: str, location: str = "answer") -> str:
+    """The final answer of a GSM8K solution: the text after its last ``####``, with the
+    thousands commas removed (``"... #### 1,200"`` -> ``"1200"``)."""
+    final = text.rsplit("####", 1)[1].strip().replace(",", "")
+    if not final:
+        raise ValueError(f"{location}: the answer has nothing after its '####' marker")
+    return final
 
 
 def math_record(rec: Mapping[str, Any], location: str, prompt_template: str = PROMPT_TEMPLATE) -> dict[str, Any]:
@@ -80,6 +91,8 @@ def math_record(rec: Mapping[str, Any], location: str, prompt_template: str = PR
         answer = last_boxed(solution)
         if not answer:
             raise ValueError(f"{location}: the solution has no \\boxed{{...}} answer to use as the gold")
+    if isinstance(answer, str) and "####" in answer:
+        answer = gsm8k_answer(answer, location)
     answer = _answer_text(answer, location)
     out: dict[str, Any] = {
         "prompt": prompt,
@@ -103,8 +116,12 @@ def load_math_problems(
     **load_kwargs: Any,
 ) -> ListProblems:
     """Math problems from a .jsonl/.json/.parquet file, a ``save_to_disk`` folder, a
-    list of dicts, or a Hugging Face dataset name (``split`` picks its split; a local
-    file is used whole).
+    list of dicts, or a Hugging Face dataset name (``split`` picks its split).
+
+    A local file has no splits: ``split="train"`` (or ``"all"``) is every row;
+    ``holdout=0.1`` (passed on to :func:`prolong.data.load_problems`) makes a disjoint,
+    hash-based ``"train"`` / ``"validation"`` split; ``split="validation"`` without it is
+    an error. ``on_error="skip"`` skips malformed rows (with a warning giving the count).
 
     ``fields`` renames columns first, e.g. ``{"problem": "question", "answer": "final"}``
     or ``{"answer": "reward_model.ground_truth"}`` for verl parquet files.

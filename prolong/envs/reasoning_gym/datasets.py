@@ -54,8 +54,9 @@ UNBUILDABLE = {"composite": "it mixes other datasets; give those datasets (with 
 
 
 def _rg() -> Any:
-    import reasoning_gym  # deferred: importing reasoning-gym takes ~2 s
+    from prolong.core import require_extra
 
+    reasoning_gym = require_extra("reasoning_gym", "the reasoning-gym domain")  # deferred: ~2 s to import
     safety.install()  # guard eval/exec/sympy parsers in every reasoning-gym module (cheap when done)
     return reasoning_gym
 

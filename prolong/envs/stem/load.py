@@ -170,6 +170,8 @@ def load_stem_problems(
     free_answers: bool = False,
     config: str | None = None,
     limit: int | None = None,
+    holdout: float | None = None,
+    on_error: str = "raise",
 ) -> ListProblems:
     """STEM problems from a file, a saved dataset folder, a list of dicts or a HF dataset.
 
@@ -184,6 +186,10 @@ def load_stem_problems(
         shuffle_choices: shuffle MMLU-Pro / plain options too (GPQA's always are: its
             correct answer comes first in the data).
         free_answers: keep SCP/plain problems whose answer is not a number or letter.
+        holdout: for a local file, the fraction held out as ``split="validation"`` by a
+            stable hash of each row (disjoint from ``"train"``); without it a local file's
+            ``split="validation"`` is an error (see :func:`prolong.data.load_problems`).
+        on_error: ``"raise"`` or ``"skip"`` (skip malformed rows, warning with the count).
     """
     if shape not in SHAPES:
         raise ValueError(f"shape must be one of {SHAPES}, got {shape!r}")
@@ -207,7 +213,10 @@ def load_stem_problems(
             return None
         return made
 
-    return load_problems(source, domain="stem", convert=convert, fields=fields, split=split, config=config, limit=limit)
+    return load_problems(
+        source, domain="stem", convert=convert, fields=fields, split=split, config=config, limit=limit,
+        holdout=holdout, on_error=on_error,
+    )
 
 
 def _convert_plain(rec: Mapping[str, Any], location: str, free_answers: bool) -> dict | None:
