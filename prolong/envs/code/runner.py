@@ -352,7 +352,6 @@ def _child(req, fds, libc, prog, workdir, drop_uid=None):
 
 def _child_main(req, fds, libc, prog, workdir, drop_uid=None):
     prog_fd, in_fd, out_fd, err_fd, res_fd = fds
-    os.setsid()
     source = _pread_all(prog_fd, MAX_PROGRAM)
     call = req["mode"] == "call"
     args_raw = _pread_all(in_fd, 1 << 30) if call else None
@@ -363,28 +362,11 @@ def _child_main(req, fds, libc, prog, workdir, drop_uid=None):
     os.dup2(res_fd, 3)
     os.closerange(4, max(1 << 16, resource.getrlimit(resource.RLIMIT_NOFILE)[0]))  # control socket, originals
 
-    _limit(resource.RLIMIT_CORE, 0)
-    _limit(resource.RLIMIT_CPU, int(req["cpu"]), int(req["cpu"]) + 1)
-    _limit(resource.RLIMIT_NOFILE, int(req["nofile"]))
-    _limit(resource.RLIMIT_FSIZE, int(req["fsize"]))
-    _limit(resource.RLIMIT_NPROC, int(req["nproc"]))
-    # the stack's hard limit stays: programs that raise their stack limit (a common idiom
-    # before deep recursion) still fit in the address-space limit
-    _limit(resource.RLIMIT_STACK, int(req["stack"]), resource.getrlimit(resource.RLIMIT_STACK)[1])
-    _limit(resource.RLIMIT_AS, int(req["memory"]))
-    if drop_uid is not None:  # unsafe mode started by root: at least not root
-        os.setgroups([])
-        os.setresgid(drop_uid, drop_uid, drop_uid)
-        os.setresuid(drop_uid, drop_uid, drop_uid)
-    # killed with the worker: a pid namespace does that anyway; without one (unsafe mode)
-    # this helps. After the uid change, which would clear it.
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-        raise OSError("PR_SET_NO_NEW_PRIVS failed")
-    if prog is not None:
-        if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(prog), 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "seccomp filter could not be installed")
-    os.chdir(workdir)
+    # session, rlimits (the stack's hard limit stays: programs that raise their stack
+    # limit before deep recursion still fit in the address-space limit), uid drop in
+    # unsafe mode, parent-death signal (after the uid change, which would clear it),
+    # no_new_privs, seccomp
+    _child_common(req, libc, prog, workdir, drop_uid, req["cpu"])
 
     import builtins
     import io
