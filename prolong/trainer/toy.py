@@ -6,18 +6,16 @@ use it; it registers itself when :mod:`prolong.trainer` is imported.
 from __future__ import annotations
 
 import random
-import re
 from typing import Any
 
-from prolong.core import GeneratedProblems, Problem, Reason, Task, Verdict, derive_seed, register_verifier
+from prolong.core import GeneratedProblems, Task, derive_seed, register_verifier
 from prolong.env import TaskEnv, register_env
+from prolong.envs.arith import ArithVerifier
 
 __all__ = ["ToyAdditionEnv", "ToyAddVerifier", "make_toy_task", "ENV_ID", "DOMAIN"]
 
 ENV_ID = "prolong/toy-add-v0"
 DOMAIN = "toy_add"
-
-_BOXED = re.compile(r"\\boxed\{([^{}]{0,32})\}")
 
 
 def _in_validation(a: int, b: int, seed: int) -> bool:
@@ -25,21 +23,9 @@ def _in_validation(a: int, b: int, seed: int) -> bool:
     return derive_seed("toy-add-split", seed, a, b) % 5 == 0
 
 
-class ToyAddVerifier:
-    """Reward 1 when the last ``\\boxed{...}`` of the response holds the sum, else 0."""
-
-    def __call__(self, response: str, answer: Any, problem: Problem | None = None) -> Verdict:
-        found = _BOXED.findall(response[-2000:])
-        if not found:
-            return Verdict.wrong(Reason.NO_ANSWER)
-        got = found[-1].strip()
-        if got == str(answer).strip():
-            return Verdict.right(got)
-        return Verdict.wrong(Reason.WRONG, extracted=got)
-
-    def verify_batch(self, responses: list[str], answers: list[Any], problems: list[Problem | None] | None = None) -> list[Verdict]:
-        # cheaper in this process than in a worker pool
-        return [self(r, a) for r, a in zip(responses, answers)]
+class ToyAddVerifier(ArithVerifier):
+    """Reward 1 when the last ``\\boxed{...}`` after the reasoning section holds the sum
+    (the arith env's exact-answer check)."""
 
 
 def make_toy_task(*, max_operand: int = 20, split: str = "train", seed: int = 0) -> Task:
