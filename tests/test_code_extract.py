@@ -49,8 +49,15 @@ def test_text_after_think_is_preferred_to_drafts_inside_it():
     assert extract_program(response).program == "print('final')\n"
 
 
-def test_draft_in_think_is_used_when_nothing_follows_it():
-    assert extract_program("<think>```python\nprint(7)\n```</think>").program == "print(7)\n"
+def test_a_draft_inside_think_is_not_the_answer():
+    # one reasoning-section policy for every domain (prolong.text): only what follows </think> counts
+    assert extract_program("<think>```python\nprint(7)\n```</think>").program is None
+    assert extract_program("<think>```python\nprint(7)\n```</think>\n```python\nprint(8)\n```").program == "print(8)\n"
+
+
+def test_an_unclosed_think_has_no_program():
+    found = extract_program("<think>```python\nprint(7)\n```")
+    assert found.program is None and "never closed" in found.how
 
 
 def test_inline_fence_not_at_line_start():

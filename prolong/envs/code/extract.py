@@ -7,14 +7,17 @@ Order of preference (the first that yields a non-empty block wins):
 3. an unclosed final Python or untagged fence (a response cut off by the length limit).
 
 Blocks tagged with another language (``cpp``, ``text``, ``bash``, ``json`` ...) are never
-run. When the response has a reasoning section closed by ``</think>``, the text after it
-is searched first, then the whole response. No fence at all: no program.
+run. Only the text after the reasoning section is searched (:mod:`prolong.text`, the
+policy of every domain: a program that appears only inside ``<think>...</think>`` is not
+the answer, and a ``<think>`` that never closes has no program). No fence at all: no program.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from prolong.text import UNCLOSED_REASONING, final_text
 
 __all__ = ["extract_program", "Extraction", "PYTHON_TAGS"]
 
@@ -92,9 +95,7 @@ def extract_program(response: str) -> Extraction:
     """The program a response gives (see the module docstring for the rules)."""
     if not isinstance(response, str) or not response.strip():
         return Extraction(None, "no program: empty response")
-    text = response.replace("\r\n", "\n")
-    if "</think>" in text:
-        after = _pick(text.rsplit("</think>", 1)[1])
-        if after.program is not None:
-            return after
-    return _pick(text)
+    final = final_text(response.replace("\r\n", "\n"))
+    if final is None:
+        return Extraction(None, "no program: " + UNCLOSED_REASONING)
+    return _pick(final)
