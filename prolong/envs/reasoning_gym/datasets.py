@@ -160,6 +160,17 @@ def _check_weight(name: str, w: Any) -> float:
     return w
 
 
+
+def _attribute_fields(attr: Any) -> list[str]:
+    """The config fields a curriculum attribute sets (a range sets two, a scalar one)."""
+    from reasoning_gym.coaching.attributes import RangeAttributeDefinition, ScalarAttributeDefinition
+
+    if isinstance(attr, RangeAttributeDefinition):
+        return [attr.lower_field_name, attr.upper_field_name]
+    if isinstance(attr, ScalarAttributeDefinition):
+        return [attr.field_name]
+    return []  # pragma: no cover - reasoning-gym has only these two kinds
+
 def _curriculum_config(name: str, curriculum: Any) -> dict[str, Any]:
     """Config fields that a reasoning-gym curriculum sets at the requested levels.
 
@@ -168,7 +179,6 @@ def _curriculum_config(name: str, curriculum: Any) -> dict[str, Any]:
     ``reasoning_gym`` curriculum object already set up.
     """
     _rg()
-    from reasoning_gym.coaching.attributes import RangeAttributeDefinition, ScalarAttributeDefinition
     from reasoning_gym.coaching.base_curriculum import BaseCurriculum
     from reasoning_gym.factory import create_curriculum, has_curriculum
 
@@ -200,12 +210,7 @@ def _curriculum_config(name: str, curriculum: Any) -> dict[str, Any]:
     cfg = cur.generate_configuration()
     out: dict[str, Any] = {}
     for attr in cur.attributes.values():
-        if isinstance(attr, RangeAttributeDefinition):
-            fields = [attr.lower_field_name, attr.upper_field_name]
-        elif isinstance(attr, ScalarAttributeDefinition):
-            fields = [attr.field_name]
-        else:  # pragma: no cover - reasoning-gym has only these two kinds
-            fields = []
+        fields = _attribute_fields(attr)
         for f in fields:
             out[f] = getattr(cfg, f)
     return out
@@ -380,7 +385,6 @@ def _config_fields(name: str) -> dict[str, tuple[Any, frozenset[tuple[str, str |
 
 
 def _curriculum_magnitudes(name: str) -> dict[str, float]:
-    from reasoning_gym.coaching.attributes import RangeAttributeDefinition, ScalarAttributeDefinition
     from reasoning_gym.factory import create_curriculum, has_curriculum
 
     if not has_curriculum(name):
@@ -399,12 +403,7 @@ def _curriculum_magnitudes(name: str) -> dict[str, float]:
         return 0.0
 
     for attr in cur.attributes.values():
-        if isinstance(attr, RangeAttributeDefinition):
-            fields = [attr.lower_field_name, attr.upper_field_name]
-        elif isinstance(attr, ScalarAttributeDefinition):
-            fields = [attr.field_name]
-        else:  # pragma: no cover - reasoning-gym has only these two kinds
-            fields = []
+        fields = _attribute_fields(attr)
         m = magnitude(list(attr.levels))
         for f in fields:
             out[f] = max(out.get(f, 0.0), m)
