@@ -218,6 +218,11 @@ def _supervise(ctrl, req, pid, started):
             cpu += ru.ru_utime + ru.ru_stime
             maxrss = max(maxrss, ru.ru_maxrss)
             code, sig = _decode(st)
+    return _status(req, code, sig, timed_out, killed, wall, cpu, maxrss, clean)
+
+
+def _status(req, code, sig, timed_out, killed, wall, cpu, maxrss, clean):
+    """The report of one run, as the host reads it."""
     return {
         "id": req["id"],
         "exit": code,
@@ -811,18 +816,9 @@ def _run_asserts(ctrl, req, fds, libc, prog, workdir, drop_uid, clean_workdir):
         os.close(devnull)
         for fd in fds:
             os.close(fd)
-    return {
-        "id": req["id"],
-        "exit": code,
-        "signal": sig,
-        "timed_out": timed_out,
-        "killed": killed,
-        "wall": round(time.monotonic() - started, 6),
-        "cpu": round(cpu, 6),
-        "maxrss_kb": maxrss,
-        "clean": clean,
-        "next": nxt if nxt is not None and nxt < n else None,
-    }
+    status = _status(req, code, sig, timed_out, killed, time.monotonic() - started, cpu, maxrss, clean)
+    status["next"] = nxt if nxt is not None and nxt < n else None
+    return status
 
 
 def _exit_child(fn, req, libc, prog, workdir, drop_uid, fds, start):
