@@ -15,6 +15,7 @@ from concurrent.futures import Future
 import pytest
 
 from prolong.pool import CallError, CallTimeout, WorkerPool, in_worker
+from processes import alive, descendants, wait_gone
 
 
 def _inc(x):
@@ -221,45 +222,6 @@ def test_a_worker_can_run_a_pool_of_its_own():
 
 
 # --------------------------------------------------------------------------- dying with the parent
-
-
-def _proc_table():
-    """{pid: (ppid, state)} of every process."""
-    table = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            table[int(d)] = (int(fields[1]), fields[0])
-        except (OSError, IndexError, ValueError):
-            pass
-    return table
-
-
-def descendants(pid):
-    table = _proc_table()
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        for c, (ppid, _) in table.items():
-            if ppid == p:
-                out.append(c)
-                todo.append(c)
-    return out
-
-
-def alive(pids):
-    table = _proc_table()
-    return [p for p in pids if p in table and table[p][1] not in ("Z", "X")]
-
-
-def wait_gone(pids, seconds):
-    end = time.monotonic() + seconds
-    while alive(pids) and time.monotonic() < end:
-        time.sleep(0.02)
-    return alive(pids)
 
 
 def run_until_ready(script, tmp_path, env=None):

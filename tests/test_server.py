@@ -13,6 +13,7 @@ import threading
 import time
 
 import pytest
+from processes import alive, descendants
 
 import prolong
 from prolong.adapters.server import load_imports
@@ -508,34 +509,6 @@ def test_serve_refuses_a_public_address_without_a_key(capsys, monkeypatch):
 # --- shutdown -----------------------------------------------------------------------------
 
 
-def _proc_table():
-    table = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                table[int(d)] = (int(fields[1]), fields[0])
-            except (OSError, IndexError, ValueError):
-                pass
-    return table
-
-
-def _descendants(pid):
-    table, out, todo = _proc_table(), [], [pid]
-    while todo:
-        p = todo.pop()
-        kids = [c for c, (ppid, _) in table.items() if ppid == p]
-        out += kids
-        todo += kids
-    return out
-
-
-def _alive(pids):
-    table = _proc_table()
-    return [p for p in pids if p in table and table[p][1] not in ("Z", "X")]
-
-
 def _port_free(port, seconds):
     import socket
 
@@ -571,10 +544,10 @@ def test_a_stopped_server_leaves_no_process_and_frees_its_port(tasks_file, sig):
         assert [x["correct"] for x in r.json()["results"]] == [True, True, False]
         assert r.json()["results"][0]["details"]["path"] == "sympy"
         end = time.monotonic() + 10  # the killed worker's replacement may still be starting
-        pids = _descendants(proc.pid)
+        pids = descendants(proc.pid)
         while len(pids) < 2 and time.monotonic() < end:
             time.sleep(0.05)
-            pids = _descendants(proc.pid)
+            pids = descendants(proc.pid)
         assert len(pids) >= 2, pids
         in_flight = {}
         if sig == "SIGTERM":  # a request under way when the signal comes still gets its answer
@@ -582,7 +555,7 @@ def test_a_stopped_server_leaves_no_process_and_frees_its_port(tasks_file, sig):
             client = threading.Thread(target=lambda: in_flight.update(r=post(url, hang)))
             client.start()
             time.sleep(0.3)
-        pids = sorted(set(pids) | set(_descendants(proc.pid)))  # replacements started since
+        pids = sorted(set(pids) | set(descendants(proc.pid)))  # replacements started since
         t0 = time.monotonic()
         os.kill(proc.pid, getattr(signal, sig))
         proc.wait(timeout=20)
@@ -591,14 +564,14 @@ def test_a_stopped_server_leaves_no_process_and_frees_its_port(tasks_file, sig):
             assert in_flight["r"].status_code == 200
             assert in_flight["r"].json()["results"][0]["reason"] == "verifier timeout"
         end = time.monotonic() + 3
-        while _alive(pids) and time.monotonic() < end:
+        while alive(pids) and time.monotonic() < end:
             time.sleep(0.02)
-        assert not _alive(pids), f"{len(_alive(pids))} processes outlived the server"
+        assert not alive(pids), f"{len(alive(pids))} processes outlived the server"
         # SIGKILL: the workers go at once; SIGTERM: after the request in flight (--timeout 1)
         assert time.monotonic() - t0 < (2.0 if sig == "SIGKILL" else 3.0)
         assert _port_free(int(url.rsplit(":", 1)[1]), 2.0), "the port is still taken"
     finally:
         if proc.poll() is None:
             proc.kill()
-        for p in _alive(pids):  # what this test started, should it fail
+        for p in alive(pids):  # what this test started, should it fail
             os.kill(p, signal.SIGKILL)
