@@ -18,6 +18,7 @@ from prolong.core import (
     Problem,
     ProblemSource,
     ProlongError,
+    Reason,
     Task,
     Verdict,
     Verifier,
@@ -26,6 +27,7 @@ from prolong.core import (
     register_verifier,
     stamp,
 )
+from prolong.text import UNCLOSED_REASONING, final_text
 
 __all__ = [
     "TextSpace",
@@ -285,23 +287,31 @@ def registered_task(env_id: str) -> Task | None:
 _DOMAIN_OWNERS: dict[str, str] = {}  # domain -> the register_task env id that owns it
 
 
-def _adapt_verifier(fn: Callable[..., Any]) -> Verifier:
+def _adapt_verifier(fn: Callable[..., Any], reasoning: str = "final") -> Verifier:
     """Accept ``f(response, answer)`` or ``f(response, answer, problem)`` returning bool/float/Verdict."""
     try:
         params = inspect.signature(fn).parameters
         takes_problem = len(params) >= 3 or any(p.kind == p.VAR_POSITIONAL for p in params.values())
     except (TypeError, ValueError):
         takes_problem = True
-    if takes_problem:
-        return _UserVerifier(fn, True)
-    return _UserVerifier(fn, False)
+    return _UserVerifier(fn, takes_problem, final_only=(reasoning == "final"))
 
 
 class _UserVerifier:
-    def __init__(self, fn: Callable[..., Any], takes_problem: bool) -> None:
-        self.fn, self.takes_problem = fn, takes_problem
+    """A user's verifier function under the reasoning-section policy of every domain
+    (:mod:`prolong.text`): with ``final_only`` it sees only the text after the last
+    ``</think>``, and a response whose ``<think>`` never closes scores 0 (no final
+    answer) without calling it."""
+
+    def __init__(self, fn: Callable[..., Any], takes_problem: bool, final_only: bool = True) -> None:
+        self.fn, self.takes_problem, self.final_only = fn, takes_problem, final_only
 
     def __call__(self, response: str, answer: Any, problem: Problem | None = None) -> Verdict:
+        if self.final_only and isinstance(response, str):
+            final = final_text(response)
+            if final is None:
+                return Verdict.wrong(Reason.NO_ANSWER, None, note=UNCLOSED_REASONING)
+            response = final
         out = self.fn(response, answer, problem) if self.takes_problem else self.fn(response, answer)
         return as_verdict(out)
 
@@ -316,6 +326,7 @@ def register_task(
     max_turns: int = 1,
     feedback: Callable[[Problem, Verdict], str] | None = None,
     seed: int = 0,
+    reasoning: str = "final",
 ) -> str:
     """Register a new task env in one call; returns the env id.
 
@@ -332,7 +343,14 @@ def register_task(
             task's domain) is a :class:`~prolong.core.ProlongError`.
         max_turns, feedback: for multi-turn tasks.
         seed: seed of a generator's problem stream.
+        reasoning: ``"final"`` (default): the verifier sees only the final answer, the
+            text after the last ``</think>``, as every built-in domain judges it; a
+            response whose ``<think>`` never closes scores 0 (``no final answer``) without
+            calling the verifier. ``"full"``: the verifier sees the whole response (to
+            judge the reasoning itself, or a format of your own).
     """
+    if reasoning not in ("final", "full"):
+        raise ValueError(f"register_task({env_id!r}): reasoning must be 'final' or 'full', got {reasoning!r}")
     if "/" not in env_id or "-v" not in env_id:
         raise ValueError(f"env id {env_id!r} must look like 'namespace/Name-v0'")
     from prolong.envs import BUILTIN_ENVS
@@ -359,7 +377,7 @@ def register_task(
         source = problems  # type: ignore[assignment]
     else:
         raise TypeError(f"problems must be a list, a ProblemSource or a generator function, got {type(problems).__name__}")
-    v = verifier if isinstance(verifier, _UserVerifier) else _adapt_verifier(verifier)
+    v = verifier if isinstance(verifier, _UserVerifier) else _adapt_verifier(verifier, reasoning)
     task = Task(
         domain=domain, problems=source, verifier=v, max_turns=max_turns, feedback=feedback, description=description, env_id=env_id
     )
