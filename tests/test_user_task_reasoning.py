@@ -30,6 +30,7 @@ def tasks():
         ("42", 1.0, 1.0),
         ("<think>It is 41? No.</think>42", 1.0, 0.0),
         ("<think>a</think>b<think>c</think> 42 ", 1.0, 0.0),
+        ("<think>a</think>42<think>or 43", 0.0, 0.0),  # reopened, never closed
         ("<think>the answer is 42", 0.0, 0.0),
         ("Reasoning: 6*7.</think>42", 1.0, 0.0),  # the chat template opened <think>
     ],

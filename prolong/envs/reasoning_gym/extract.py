@@ -5,7 +5,8 @@ Order of preference:
 1. the last complete ``<answer>...</answer>`` block (tags in any letter case; the
    innermost block when blocks nest); its text, stripped, is the answer;
 2. only when the response has no ``<answer>``/``</answer>`` tag at all: the last
-   ``\\boxed{...}`` with balanced braces;
+   ``\\boxed{...}`` with balanced braces (read by the scanner every domain shares,
+   :func:`prolong.text.boxed_spans`, with no cap on its length but the response's);
 3. then the last line that reads ``Answer: ...`` or ``Final answer: ...`` (markdown
    bold around the label allowed).
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 import re
 from collections import deque
 
-from prolong.text import final_text
+from prolong.text import final_text, last_boxed
 
 __all__ = ["extract_answer", "extract_last_boxed", "ANSWER_TAG", "BOXED", "ANSWER_LINE"]
 
@@ -31,7 +32,6 @@ ANSWER_LINE = "answer line"
 _OPEN = re.compile(r"<answer>", re.IGNORECASE)
 _CLOSE = re.compile(r"</answer>", re.IGNORECASE)
 _ANY_TAG = re.compile(r"</?answer>", re.IGNORECASE)
-_BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _LABELS = ("final answer", "answer")
 
 
@@ -43,20 +43,9 @@ def _last(pattern: re.Pattern[str], text: str, end: int | None = None) -> re.Mat
 
 
 def extract_last_boxed(text: str) -> str | None:
-    """The content of the last ``\\boxed{...}`` (or ``\\fbox{...}``) whose braces balance."""
-    m = _last(_BOXED, text)
-    if m is None:
-        return None
-    depth, start = 1, m.end()
-    for i in range(start, len(text)):
-        c = text[i]
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return text[start:i]
-    return None  # unbalanced: not an answer
+    """The content of the last ``\\boxed{...}`` (or ``\\fbox{...}``, or ``\\boxed 5``);
+    None when there is none or its braces never balance."""
+    return last_boxed(text, max_chars=len(text))
 
 
 _WORD = re.compile(r"answer", re.IGNORECASE)

@@ -11,9 +11,10 @@ The final answer is whichever comes last in the response (after a closing
 
 Nothing else is read: no "last number in the text" fallback, which rewards guessing.
 
-Every scan is bounded: ``\\boxed`` is found with ``str.rfind`` over the whole text,
-answer lines are searched in the last :data:`TAIL_CHARS` characters only, and a boxed
-answer longer than :data:`MAX_BOXED_CHARS` is not read.
+Every scan is bounded: boxes are read by the scanner every domain shares
+(:func:`prolong.text.boxed_spans`: ``str.rfind``, linear in the text), answer lines are
+searched in the last :data:`TAIL_CHARS` characters only, and a boxed answer longer than
+:data:`MAX_BOXED_CHARS` is not read.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from prolong.text import UNCLOSED_REASONING, final_text
+from prolong.text import BOX_NO_CONTENT, BOX_TOO_LONG, BOX_UNCLOSED, UNCLOSED_REASONING, Box, last_box, final_text
 
 __all__ = [
     "FinalAnswer",
@@ -37,8 +38,6 @@ __all__ = [
 
 TAIL_CHARS = 6000  # answer lines are looked for in this many trailing characters
 MAX_BOXED_CHARS = 2000  # a \boxed{} longer than this is not an answer
-
-_BOXED_COMMANDS = ("\\boxed", "\\fbox")
 
 _ANSWER_LINE = re.compile(
     r"(?i)\b(?:final\s+answer|answer|correct\s+(?:answer|option|choice)|best\s+(?:answer|option|choice))\b"
@@ -64,55 +63,22 @@ class FinalAnswer:
     problem: str | None = None
 
 
+# Boxes are read by the scanner every domain shares (prolong.text), capped at MAX_BOXED_CHARS.
+_BOX_PROBLEMS = {
+    BOX_UNCLOSED: "unbalanced \\boxed{}: its brace is never closed",
+    BOX_TOO_LONG: f"overlong \\boxed{{}}: more than {MAX_BOXED_CHARS} characters",
+    BOX_NO_CONTENT: "\\boxed without content",
+}
 
 
-def _boxed_span(text: str, start: int, command: str) -> tuple[str, int] | None:
-    """Content and end of the box whose command starts at ``start``; None if unbalanced or too long."""
-    i = start + len(command)
-    n = len(text)
-    while i < n and text[i] in " \t":
-        i += 1
-    if i >= n:
-        return None
-    if text[i] != "{":  # "\boxed 5": one token
-        m = re.match(r"[^\s$}]{1,100}", text[i : i + 101])
-        return (m.group(0), i + m.end()) if m else None
-    depth = 0
-    end = min(n, i + MAX_BOXED_CHARS + 2)
-    for j in range(i, end):
-        c = text[j]
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return text[i + 1 : j], j + 1
-    return None
-
-
-def _boxed_content(text: str, start: int, command: str) -> str | None:
-    span = _boxed_span(text, start, command)
-    return span[0] if span else None
-
-
-def _last_box(text: str) -> tuple[int, str] | None:
-    """Position and command of the last ``\\boxed``/``\\fbox``."""
-    best = None
-    for command in _BOXED_COMMANDS:
-        pos = text.rfind(command)
-        while pos >= 0 and text[pos + len(command) : pos + len(command) + 1].isalpha():  # \boxedfoo is not a box
-            pos = text.rfind(command, 0, pos)
-        if pos >= 0 and (best is None or pos > best[0]):
-            best = (pos, command)
-    return best
+def _last_box(text: str, before: int | None = None) -> Box | None:
+    return last_box(text, max_chars=MAX_BOXED_CHARS, before=before)
 
 
 def extract_boxed(text: str) -> str | None:
     """Content of the last ``\\boxed{...}``, or None (none, unbalanced or too long)."""
     box = _last_box(text)
-    if box is None:
-        return None
-    return _boxed_content(text, *box)
+    return box.content if box is not None else None
 
 
 _HEDGE_GAP = re.compile(r"^[\s$.,;]*(?:or|and|/|,|;)[\s$]*$", re.I)
@@ -120,16 +86,11 @@ _HEDGE_GAP = re.compile(r"^[\s$.,;]*(?:or|and|/|,|;)[\s$]*$", re.I)
 
 def _hedged_box(text: str, last: int) -> str | None:
     """The content of a box just before the one at ``last`` when only "or"/"and"/"," separates them."""
-    window = text[max(0, last - 40 - MAX_BOXED_CHARS) : last]
-    prev = _last_box(window)
-    if prev is None:
+    prev = _last_box(text, before=last)
+    if prev is None or prev.content is None:
         return None
-    span = _boxed_span(text, max(0, last - 40 - MAX_BOXED_CHARS) + prev[0], prev[1])
-    if span is None:
-        return None
-    content, end = span
-    if 0 <= last - end <= 40 and _HEDGE_GAP.match(text[end:last]):
-        return content
+    if 0 <= last - prev.end <= 40 and _HEDGE_GAP.match(text[prev.end : last]):
+        return prev.content
     return None
 
 
@@ -144,15 +105,14 @@ def final_answer(response: str) -> FinalAnswer:
     for m in _ANSWER_LINE.finditer(text, tail_start):
         line = m
     line_pos = line.start() if line is not None else -1
-    if box is not None and box[0] >= line_pos:
-        content = _boxed_content(text, *box)
-        if content is None:
-            return FinalAnswer(None, None, "unbalanced or overlong \\boxed{}")
+    if box is not None and box.start >= line_pos:
+        if box.content is None:
+            return FinalAnswer(None, None, _BOX_PROBLEMS[box.problem])
         # "Answer: \boxed{B}" is one answer: the box wins over the line that holds it
-        hedged = _hedged_box(text, box[0])
+        hedged = _hedged_box(text, box.start)
         if hedged is not None:  # "\boxed{A} or \boxed{C}": both, so the reading is ambiguous
-            return FinalAnswer(f"{hedged} or {content}", "boxed")
-        return FinalAnswer(content, "boxed")
+            return FinalAnswer(f"{hedged} or {box.content}", "boxed")
+        return FinalAnswer(box.content, "boxed")
     if line is not None:
         content = line.group("content").strip()
         for _ in range(3):  # "Answer: I believe the answer is C" -> "C"
@@ -164,10 +124,9 @@ def final_answer(response: str) -> FinalAnswer:
             content = inner.group("content").strip()
         box_in_line = _last_box(content)
         if box_in_line is not None:
-            inner = _boxed_content(content, *box_in_line)
-            if inner is None:
-                return FinalAnswer(None, None, "unbalanced or overlong \\boxed{}")
-            return FinalAnswer(inner, "boxed")
+            if box_in_line.content is None:
+                return FinalAnswer(None, None, _BOX_PROBLEMS[box_in_line.problem])
+            return FinalAnswer(box_in_line.content, "boxed")
         return FinalAnswer(content, "answer line")
     return FinalAnswer(None, None, None)
 
