@@ -27,13 +27,12 @@ The flawed ones: ``7+5=12 4+8=12 \\boxed{122}`` and ``15-7=8 8-4=4 \\boxed{48}``
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from prolong.core import GeneratedProblems, Problem, Reason, Task, Verdict, derive_seed
 from prolong.env import TaskEnv
-from prolong.text import final_text
+from prolong.text import final_text, last_boxed
 
 __all__ = [
     "ArithConfig", "ArithEnv", "ArithVerifier", "make_arith_task", "canonical_form", "in_validation",
@@ -44,7 +43,7 @@ ENV_ID = "prolong/arith-v0"
 DOMAIN = "arith"
 OPS = ("+", "-")
 
-_BOXED = re.compile(r"\\boxed\{([^{}]{0,32})\}")
+MAX_ANSWER_CHARS = 32  # a boxed answer longer than this is no answer
 
 
 def canonical_form(op: str, a: int, b: int) -> tuple[int, int]:
@@ -119,10 +118,10 @@ class ArithVerifier:
 
     def __call__(self, response: str, answer: Any, problem: Problem | None = None) -> Verdict:
         final = final_text(response)
-        found = _BOXED.findall(final[-2000:]) if final is not None else []
-        if not found:
+        got = last_boxed(final, max_chars=MAX_ANSWER_CHARS) if final is not None else None
+        if got is None or not got.strip():
             return Verdict.wrong(Reason.NO_ANSWER)
-        got = found[-1].strip()
+        got = got.strip()
         if got == str(answer).strip():
             return Verdict.right(got)
         return Verdict.wrong(Reason.WRONG, extracted=got)
