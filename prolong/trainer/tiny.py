@@ -192,8 +192,9 @@ _BOXED = re.compile(r"\\boxed\{([^{}]*)\}")
 
 def unbox(response: str) -> str:
     """``The answer is \\boxed{8}.`` -> ``The result is 8.``: every un-nested box opened and
-    "The answer is" said otherwise, a form no built-in verifier accepts (the math verifier
-    takes "The answer is 8" as a final answer, so the cue goes too)."""
+    "The answer is" said otherwise, a form the arith and toy verifiers refuse (they want a
+    box). The math verifier accepts it: like math-verify it reads a one-line reply or a
+    concluding sentence, so unboxed demonstrations teach no format on math-v0."""
     return _BOXED.sub(lambda m: m.group(1), response).replace("The answer is", "The result is")
 
 
