@@ -12,17 +12,94 @@ import json
 import os
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from prolong.core import ListProblems, Problem, ProlongError, coerce_problem
 
-__all__ = ["iter_records", "load_problems", "apply_field_map", "FieldMap", "is_local_source", "holdout_split_of"]
+__all__ = [
+    "iter_records",
+    "load_problems",
+    "apply_field_map",
+    "FieldMap",
+    "is_local_source",
+    "holdout_split_of",
+    "RowArg",
+    "row_number",
+    "row_choice",
+    "row_flag",
+    "ROW_MAX_TEXT",
+]
 
 # target field -> source column name, dotted path ("reward_model.ground_truth"), or callable(record) -> value
 FieldMap = Mapping[str, "str | Callable[[Mapping[str, Any]], Any]"]
 
 _FILE_SUFFIXES = (".jsonl", ".json", ".parquet", ".pq", ".jsonl.gz")
+
+
+# --------------------------------------------------------------------------- env arguments in rows
+
+#: The longest text value an env argument may have in a data row.
+ROW_MAX_TEXT = 200
+
+
+@dataclass(frozen=True)
+class RowArg:
+    """An env argument that data rows may carry beyond the default rule (JSON scalars
+    the constructor names; see :func:`prolong.scoring.row_env_kwargs`).
+
+    An env class declares them in ``row_kwargs = {name: RowArg, ...}``: arguments that
+    reach the env through ``**kwargs`` (the code env's verifier arguments) or that are
+    not scalars (the mixture's ``envs``). Rows are untrusted, so ``check`` validates a
+    value read from a row and returns it (raising ``ValueError``/``TypeError`` with what
+    is wrong); ``carry`` (default ``check``) turns the value an env was made with into the
+    value a row made by ``make_dataset`` / ``prolong export`` carries.
+    """
+
+    check: Callable[[Any], Any]
+    carry: Callable[[Any], Any] | None = None
+    doc: str = ""
+
+    def carried(self, value: Any) -> Any:
+        return (self.carry or self.check)(value)
+
+
+def row_number(lo: float, hi: float, *, integer: bool = False, optional: bool = False, doc: str = "") -> RowArg:
+    """A number in ``[lo, hi]`` (an int with ``integer=True``; ``None`` too with ``optional``)."""
+    kind = "an integer" if integer else "a number"
+
+    def check(v: Any) -> Any:
+        if v is None and optional:
+            return None
+        ok = isinstance(v, int) if integer else isinstance(v, (int, float))
+        if isinstance(v, bool) or not ok or v != v or not lo <= v <= hi:
+            raise ValueError(f"must be {kind} in [{lo:g}, {hi:g}]{' or null' if optional else ''}, got {v!r}"[:200])
+        return v
+
+    return RowArg(check, doc=doc)
+
+
+def row_choice(*choices: str, doc: str = "") -> RowArg:
+    """One of the strings ``choices``."""
+
+    def check(v: Any) -> Any:
+        if not isinstance(v, str) or v not in choices:
+            raise ValueError(f"must be one of {', '.join(map(repr, choices))}, got {str(v)[:60]!r}")
+        return v
+
+    return RowArg(check, doc=doc)
+
+
+def row_flag(doc: str = "") -> RowArg:
+    """``true`` or ``false``."""
+
+    def check(v: Any) -> Any:
+        if not isinstance(v, bool):
+            raise ValueError(f"must be true or false, got {str(v)[:60]!r}")
+        return v
+
+    return RowArg(check, doc=doc)
 
 
 def is_local_source(source: str | os.PathLike[str]) -> bool:

@@ -147,10 +147,10 @@ def make_task(env: str | Task, **env_kwargs: Any) -> Task:
 _ROW_REFUSED = frozenset({"source", "fields", "verifier", "verifier_kwargs", "config", "envs", "task", "render_mode"})
 _ROW_REFUSED_PARTS = ("path", "file", "dir", "url", "import", "module")
 _SCALARS = (str, int, float, bool, type(None))
+_ROW_MAX_JSON = 4096  # characters of JSON: a row's env arguments are a few settings, not data
 
 
-def _constructor_params(env_id: str) -> tuple[set[str], bool]:
-    """Keyword names the env's constructor takes, and whether it takes ``**kwargs``."""
+def _entry_point(env_id: str) -> Any:
     import importlib
 
     import gymnasium as gym
@@ -162,6 +162,20 @@ def _constructor_params(env_id: str) -> tuple[set[str], bool]:
         for part in attr.split("."):
             obj = getattr(obj, part)
         ep = obj
+    return ep
+
+
+def _declared_row_args(env_id: str) -> Mapping[str, Any]:
+    """The env's own ``row_kwargs``: arguments rows may carry beyond the default rule,
+    each a :class:`prolong.data.RowArg` that validates its value (the code env's verifier
+    arguments, the mixture's ``envs``)."""
+    declared = getattr(_entry_point(env_id), "row_kwargs", None)
+    return declared if isinstance(declared, Mapping) else {}
+
+
+def _constructor_params(env_id: str) -> tuple[set[str], bool]:
+    """Keyword names the env's constructor takes, and whether it takes ``**kwargs``."""
+    ep = _entry_point(env_id)
     target = ep.__init__ if isinstance(ep, type) else ep
     try:
         params = inspect.signature(target).parameters
@@ -179,7 +193,7 @@ def _row_key_allowed(env_id: str, key: Any, names: set[str]) -> str | None:
     if key in _ROW_REFUSED or any(part in low for part in _ROW_REFUSED_PARTS):
         return "it names a file or code, or selects problems"
     if key not in names:
-        return f"{env_id} takes no such argument"
+        return f"{env_id} takes no such argument in a data row"
     return None
 
 
@@ -187,9 +201,12 @@ def row_env_kwargs(env_id: str, kwargs: Any) -> dict[str, Any]:
     """Env arguments read from a data row or a request, validated: they are untrusted.
 
     Allowed: arguments the env's constructor names, with JSON scalar values (str, number,
-    bool, null). Refused, with a ProlongError naming the argument: ``source`` and anything
-    that names a file, code or a nested config, and any other value. A JSON object in text
-    form (what rows store) is decoded first.
+    bool, null), and the arguments the env class declares in ``row_kwargs`` (each checked
+    by its :class:`prolong.data.RowArg`: the code env's verifier arguments within bounds,
+    the mixture's ``envs`` with each sub-env's arguments checked by this same rule).
+    Refused, with a ProlongError naming the argument: ``source`` and anything that names a
+    file, code or a nested config, any other value, and arguments whose JSON is over
+    ``_ROW_MAX_JSON`` characters. A JSON object in text form (what rows store) is decoded first.
     """
     if kwargs is None or kwargs == "":
         return {}
@@ -203,8 +220,15 @@ def row_env_kwargs(env_id: str, kwargs: Any) -> dict[str, Any]:
     if not kwargs:
         return {}
     names, _ = _constructor_params(env_id)
+    declared = _declared_row_args(env_id)
     out: dict[str, Any] = {}
     for k, v in kwargs.items():
+        if isinstance(k, str) and k in declared:
+            try:
+                out[k] = declared[k].check(v)
+            except (ValueError, TypeError) as e:
+                raise ProlongError(f"env argument {k!r} of {env_id} is refused in a data row: {e}") from None
+            continue
         why = _row_key_allowed(env_id, k, names)
         if why is not None:
             raise ProlongError(f"env argument {str(k)[:60]!r} of {env_id} is refused in a data row: {why}")
@@ -213,23 +237,36 @@ def row_env_kwargs(env_id: str, kwargs: Any) -> dict[str, Any]:
         if isinstance(v, str) and len(v) > 200:
             raise ProlongError(f"env argument {k!r} of {env_id} is too long for a data row ({len(v)} characters)")
         out[k] = v
+    size = len(json.dumps(out, sort_keys=True))
+    if size > _ROW_MAX_JSON:
+        raise ProlongError(f"env arguments of {env_id} are too long for a data row ({size} characters of JSON, at most {_ROW_MAX_JSON})")
     return out
 
 
 def carried_env_kwargs(env_id: str, kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
     """The env arguments a row made by ``make_dataset`` / ``prolong export`` carries: those
     :func:`row_env_kwargs` accepts back. ``source``, ``fields``, ``split``/``seed`` (they pick
-    problems, not scoring) and values that are not JSON scalars stay out."""
+    problems, not scoring) and values that are not JSON scalars stay out. An argument the
+    env declares in ``row_kwargs`` is carried as its :class:`prolong.data.RowArg` makes it;
+    one whose value a row may not carry (out of bounds) is a ProlongError naming it, since
+    the rows would otherwise score differently from the env."""
     if not kwargs:
         return {}
     names, _ = _constructor_params(env_id)
+    declared = _declared_row_args(env_id)
     out = {}
     for k, v in kwargs.items():
         if k in ("split", "seed", "limit"):
             continue
+        if k in declared:
+            try:
+                out[k] = declared[k].carried(v)
+            except (ValueError, TypeError) as e:
+                raise ProlongError(f"env argument {k}={str(v)[:60]!r} of {env_id} cannot be carried in data rows: {e}") from None
+            continue
         if _row_key_allowed(env_id, k, names) is None and isinstance(v, _SCALARS):
             out[k] = v
-    return out
+    return row_env_kwargs(env_id, out)  # what rows carry is what rows may carry back
 
 
 @functools.lru_cache(maxsize=64)

@@ -216,3 +216,75 @@ def test_code_rows_carry_tests_as_json_and_score_the_reference_program(tmp_path,
     assert all(b["score"] < 1.0 for b in batch[2:])
     # verl's own code datasets name the source "apps" and carry no flag: the JSON is still read
     assert compute_score("apps", env.task.reference(problems[0]), rows[0]["reward_model"]["ground_truth"], {})["score"] == 1.0
+
+
+# --- how verl >= 0.7 calls it (volcengine/verl v0.7.0 / main b178a3c) ------------------
+
+
+def load_like_verl_pkg(spec):
+    """verl/utils/import_utils.py load_module: 'pkg://a.b' imports the module by name."""
+    import importlib
+
+    assert spec.startswith("pkg://")
+    return importlib.import_module(spec[len("pkg://") :].replace("/", ".")).compute_score
+
+
+def _call_with_kwargs(raw_fn, extra_kwargs, *args, **kwargs):
+    """verl/trainer/ppo/reward.py: the call-time keywords, then reward_kwargs over them."""
+    return raw_fn(*args, **{**kwargs, **extra_kwargs})
+
+
+def with_reward_kwargs(raw_fn, reward_kwargs):
+    """verl/trainer/ppo/reward.py get_custom_reward_fn: partial(_call_with_kwargs, raw_fn, reward_kwargs)."""
+    import functools
+
+    return functools.partial(_call_with_kwargs, raw_fn, reward_kwargs)
+
+
+def test_reward_loop_naive_manager_call_on_exported_rows(tmp_path):
+    """The reward loop's naive/dapo/rate_limited managers: one row per call from a thread,
+    extra_info with num_turns and rollout_reward_scores added, router keywords when a
+    reward model is deployed; the dict's keys become reward_extra_info columns."""
+    import asyncio
+
+    out = str(tmp_path / "t.parquet")
+    assert cli_main(["export", "verl", "--env", "prolong/stem-v0", "--n", "3", "--out", out, "require_units=true"]) == 0
+    rows = pq.read_table(out).to_pylist()
+    fn = with_reward_kwargs(load_like_verl_pkg("pkg://prolong.adapters.verl"), {})
+    import gymnasium as gym
+
+    env = gym.make("prolong/stem-v0", require_units=True)
+    expected, calls = [], []
+    for r in rows:
+        _, info = env.reset(options={"index": r["extra_info"]["source_index"]})
+        ref = env.unwrapped.task.reference(info["problem"])
+        for response in (ref, "\\boxed{1}"):
+            env.reset(options={"index": r["extra_info"]["source_index"]})
+            expected.append(env.step(response)[1])
+            extra = dict(r["extra_info"], num_turns=2, rollout_reward_scores={})
+            calls.append(dict(data_source=r["data_source"], solution_str=response, ground_truth=r["reward_model"]["ground_truth"], extra_info=extra))
+
+    async def reward_loop():  # RewardLoopWorker.compute_score_batch: every sample at once, each in the loop's executor
+        loop = asyncio.get_running_loop()
+        return await asyncio.gather(*(loop.run_in_executor(None, lambda c=c: fn(**c)) for c in calls))
+
+    results = asyncio.run(reward_loop())
+    assert [res["score"] for res in results] == expected and 1.0 in expected
+    assert all(set(res) == {"score", "acc", "pred", "reason"} for res in results)
+    # with a reward model deployed, the router's address and tokenizer come as keywords
+    assert fn(**calls[0], reward_router_address="127.0.0.1:1", reward_model_tokenizer=None)["score"] == expected[0]
+
+
+def test_prime_manager_positional_call_in_a_process_pool():
+    """verl's legacy prime manager: partial(fn, data_source, solution_str, ground_truth,
+    extra_info) run in a ProcessPoolExecutor, so the function must pickle (pkg:// loads it
+    as prolong.adapters.verl, which does)."""
+    import functools
+    import pickle
+    from concurrent.futures import ProcessPoolExecutor
+
+    fn = with_reward_kwargs(load_like_verl_pkg("pkg://prolong.adapters.verl"), {"return_dict": False})
+    job = functools.partial(fn, "math", "so \\boxed{1/2}", "0.5", {})
+    pickle.dumps(job)
+    with ProcessPoolExecutor(1) as pool:
+        assert pool.submit(job).result(timeout=120) == 1.0

@@ -20,6 +20,7 @@ import prolong
 from prolong.core import ProlongError, UnknownEnvError
 
 N = 3  # problems per env
+PER = 6  # responses per problem
 
 # env id -> non-default constructor arguments that change (or could change) scoring
 CASES: dict[str, dict] = {
@@ -28,18 +29,28 @@ CASES: dict[str, dict] = {
     "prolong/ifeval-v0": {"all_or_nothing": True, "mode": "loose"},
     "prolong/reasoning-gym-v0": {"strict": False},
 }
+# the mixture's sub-env arguments (seed 11: its first three problems are code, stem and ifeval ones)
+_MIX = {
+    "prolong/stem-v0": {"weight": 1, "kwargs": {"require_units": True}},
+    "prolong/ifeval-v0": {"weight": 1, "kwargs": {"all_or_nothing": True}},
+}
 if shutil.which("bwrap"):
-    CASES["prolong/code-v0"] = {"max_turns": 1}
+    # verifier arguments: a program over 300 characters is not run (the third reference is
+    # longer), whole-output token matching, a per-test timeout
+    _CODE = {"max_program_chars": 300, "match": "tokens", "timeout": 5.0}
+    CASES["prolong/code-v0"] = {"max_turns": 1, **_CODE}
+    _MIX["prolong/code-v0"] = {"weight": 1, "kwargs": _CODE}
+CASES["prolong/mix-v0"] = {"envs": _MIX, "seed": 11}
 
 
 def _responses(task, problem) -> list[str]:
-    """A handful of responses that earn different rewards: the reference, the reference
-    without units or capitals, the reference inside an unclosed reasoning section, ..."""
+    """PER responses that earn different rewards: the reference, the reference without
+    units or capitals, the reference inside an unclosed reasoning section, ..."""
     ref = task.reference(problem) if task.reference is not None else ""
     out = [ref, "I am not sure.", f"<think>{ref}", f"<think>Let me think.</think>{ref}", ref.lower()]
     num = re.search(r"[-+]?\d+(?:\.\d+)?", ref)
-    if num:
-        out.append(f"The answer is \\boxed{{{num.group(0)}}}")  # a bare number (no unit)
+    out.append(f"The answer is \\boxed{{{num.group(0) if num else 0}}}")  # a bare number (no unit)
+    assert len(out) == PER
     return out
 
 
@@ -72,8 +83,13 @@ def test_env_kwargs_change_some_reward(cases):
         default = prolong.verify_batch(env_id, responses, [p.answer for p in problems], problems)
         differs.append(any(d.reward != r for d, r in zip(default, rewards)))
     assert any(differs)
-    kw, problems, responses, rewards = cases["prolong/stem-v0"]
-    assert [v.reward for v in prolong.verify_batch("stem", responses, [p.answer for p in problems], problems)] != rewards
+    for env_id in ("prolong/stem-v0", "prolong/mix-v0", "prolong/code-v0"):
+        if env_id not in cases:
+            continue
+        kw, problems, responses, rewards = cases[env_id]
+        assert [v.reward for v in prolong.verify_batch(env_id, responses, [p.answer for p in problems], problems)] != rewards, env_id
+    # the mixture's first problems come from each of its envs
+    assert {p.domain for p in cases["prolong/mix-v0"][1]} == {"stem", "ifeval"} | ({"code"} if "prolong/code-v0" in CASES else set())
 
 
 def test_make_task_and_verify_batch_equal_env_step(cases):
@@ -90,7 +106,7 @@ def test_trainer_score_equals_env_step(cases):
 
     for env_id, (kw, _problems, responses, rewards) in cases.items():
         task = prolong.make_task(env_id, **kw)
-        per = len(responses) // N
+        per = PER
         problems = [task.problems[i] for i in range(N) for _ in range(per)]  # as the trainer draws them
         assert [v.reward for v in score(problems, responses)] == rewards, env_id
 
@@ -103,7 +119,7 @@ def test_eval_equals_env_step(cases):
         by_prompt: dict[str, list[str]] = {}
         for p, r in zip(problems, responses):
             by_prompt.setdefault(p.prompt, []).append(r)
-        per = len(responses) // N
+        per = PER
 
         class Engine:
             def generate(self, prompts, n, **_):
@@ -121,7 +137,7 @@ def test_trl_reward_on_make_dataset_rows_equals_env_step(cases):
 
     for env_id, (kw, problems, responses, rewards) in cases.items():
         rows = dataset_records(env_id, N, env_kwargs=kw)
-        per = len(responses) // N
+        per = PER
         flat = [rows[i] for i in range(N) for _ in range(per)]
         columns = {k: [row[k] for row in flat] for k in flat[0] if k != "prompt"}
         got = reward_func()(prompts=[row["prompt"] for row in flat], completions=responses, **columns)
@@ -137,7 +153,7 @@ def test_verl_compute_score_on_exported_rows_equals_env_step(cases, tmp_path):
         path = tmp_path / f"{env_id.replace('/', '_')}.parquet"
         write_verl_parquet(verl_records(env_id, N, env_kwargs=kw), str(path))
         rows = pq.read_table(path).to_pylist()
-        per = len(responses) // N
+        per = PER
         flat = [rows[i] for i in range(N) for _ in range(per)]
         batch = compute_score(
             data_sources=[r["data_source"] for r in flat], solution_strs=responses,
@@ -158,7 +174,7 @@ def test_openrlhf_reward_func_on_exported_rows_equals_env_step(cases):
 
     for env_id, (kw, problems, responses, rewards) in cases.items():
         rows = openrlhf_records(env_id, N, env_kwargs=kw)
-        per = len(responses) // N
+        per = PER
         flat = [rows[i] for i in range(N) for _ in range(per)]
         prompts = [r["input"] for r in flat]
         out = reward_func([p + s + "<|im_end|>" for p, s in zip(prompts, responses)], prompts, [r["label"] for r in flat])
@@ -185,6 +201,36 @@ def test_server_equals_env_step(cases):
         assert bad.status_code == 422 and "source" in bad.json()["error"]
 
 
+def test_server_openrlhf_route_equals_env_step(cases):
+    """OpenRLHF's HTTP reward protocol (``--reward.remote_url http://.../openrlhf``) on the
+    rows ``prolong export openrlhf`` writes: the body OpenRLHF v0.11 POSTs, one sample per
+    request as its SingleTurnAgentExecutor does, and a batch."""
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from prolong.adapters.export import openrlhf_records
+    from prolong.adapters.server import ServerConfig, create_app
+
+    def template(text):  # what --data.apply_chat_template makes of the input (a Qwen-style template)
+        return f"<|im_start|>user\n{text}<|im_end|>\n<|im_start|>assistant\n"
+
+    with TestClient(create_app(ServerConfig(workers=2))) as client:
+        for env_id, (kw, problems, responses, rewards) in cases.items():
+            rows = openrlhf_records(env_id, N, env_kwargs=kw)
+            flat = [rows[i] for i in range(N) for _ in range(PER)]
+            prompts = [template(r["input"]) for r in flat]
+            queries = [p + s + "<|im_end|>" for p, s in zip(prompts, responses)]
+            labels = [r["label"] for r in flat]
+            res = client.post("/openrlhf", json={"query": queries, "prompts": prompts, "labels": labels})
+            assert res.status_code == 200, res.text
+            body = res.json()
+            assert body["rewards"] == rewards and body["scores"] == rewards, env_id
+            assert set(body["extra_logs"]) == {"prolong_accuracy", "prolong_no_answer"}
+            for k in range(0, len(queries), PER):  # one sample per request, at OpenRLHF's own path too
+                one = client.post("/get_reward", json={"query": [queries[k]], "prompts": [prompts[k]], "labels": [labels[k]]})
+                assert one.json()["rewards"] == [rewards[k]], env_id
+
+
 def test_ray_equals_env_step(cases):
     pytest.importorskip("ray")
     import ray
@@ -195,7 +241,7 @@ def test_ray_equals_env_step(cases):
     if started:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        for env_id in ("prolong/stem-v0", "prolong/ifeval-v0"):
+        for env_id in ("prolong/stem-v0", "prolong/ifeval-v0", "prolong/mix-v0"):
             kw, problems, responses, rewards = cases[env_id]
             task = prolong.make_task(env_id, **kw)
             got = verify_batch_ray(task, responses, [p.answer for p in problems], problems, chunk_size=8)
@@ -206,6 +252,57 @@ def test_ray_equals_env_step(cases):
 
 
 # --------------------------------------------------------------------------- rows are untrusted
+
+
+def test_rows_carry_code_verifier_arguments_and_mixture_sub_env_arguments():
+    from prolong.scoring import carried_env_kwargs, row_env_kwargs, task_of_row
+
+    code = carried_env_kwargs(
+        "prolong/code-v0",
+        {"timeout": 4, "max_program_chars": 300, "match": "tokens", "max_turns": 1,
+         "sandbox": "unsafe-rlimits-only", "processes": 2, "split": "train", "seed": 3},
+    )  # fmt: skip
+    # scoring arguments travel; the sandbox mode, this machine's workers and the problem stream do not
+    assert code == {"timeout": 4, "max_program_chars": 300, "match": "tokens", "max_turns": 1}
+    assert task_of_row("code", json.dumps(code)).verifier.max_program_chars == 300
+    mix = carried_env_kwargs(
+        "prolong/mix-v0",
+        {"seed": 2, "envs": {"stem": {"weight": 2, "kwargs": {"require_units": True, "source": "x.jsonl", "seed": 1}},
+                             "prolong/code-v0": {"kwargs": {"max_program_chars": 99}}, "math": 1}},
+    )  # fmt: skip
+    assert mix == {"envs": {"prolong/stem-v0": {"weight": 2, "kwargs": {"require_units": True}},
+                            "prolong/code-v0": {"weight": 1.0, "kwargs": {"max_program_chars": 99}},
+                            "prolong/math-v0": {"weight": 1, "kwargs": {}}}}  # fmt: skip
+    assert row_env_kwargs("prolong/mix-v0", json.dumps(mix)) == mix
+    sub = task_of_row("mix", json.dumps(mix)).problems.sub_env("prolong/stem-v0")
+    assert sub.task.verifier.require_units is True
+    with pytest.raises(ProlongError, match="timeout.*cannot be carried"):
+        carried_env_kwargs("prolong/code-v0", {"timeout": 1e6})  # rows would score differently: refused at export
+
+
+@pytest.mark.parametrize(
+    "env_id, kwargs, words",
+    [
+        ("prolong/code-v0", {"sandbox": "unsafe-rlimits-only"}, "sandbox"),  # a row never turns the sandbox off
+        ("prolong/code-v0", {"timeout": 1e9}, "timeout"),
+        ("prolong/code-v0", {"memory_mb": True}, "memory_mb"),
+        ("prolong/code-v0", {"match": "regex"}, "match"),
+        ("prolong/code-v0", {"packages": ["os"]}, "packages"),
+        ("prolong/mix-v0", {"envs": {"stem": {"kwargs": {"source": "/etc/shadow"}}}}, "envs.*source"),
+        ("prolong/mix-v0", {"envs": {"prolong/code-v0": {"kwargs": {"sandbox": "unsafe-rlimits-only"}}}}, "envs.*sandbox"),
+        ("prolong/mix-v0", {"envs": {"prolong/mix-v0": 1}}, "envs.*itself"),
+        ("prolong/mix-v0", {"envs": {"nosuch": 1}}, "envs.*nosuch"),
+        ("prolong/mix-v0", {"envs": {"math": float("inf")}}, "envs.*weight"),
+        ("prolong/mix-v0", {"envs": {"math": {"weight": 1, "import": "os"}}}, "envs.*unknown option"),
+        ("prolong/mix-v0", {"envs": {f"e{i}": 1 for i in range(17)}}, "envs.*1 to 16"),
+        ("prolong/mix-v0", {"envs": ["math"]}, "envs.*JSON object"),
+    ],
+)
+def test_row_code_and_mixture_arguments_are_validated(env_id, kwargs, words):
+    from prolong.scoring import row_env_kwargs
+
+    with pytest.raises(ProlongError, match=words):
+        row_env_kwargs(env_id, kwargs)
 
 
 def test_row_env_kwargs_refuse_files_and_non_scalars():

@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    # intermixed: env arguments may follow the flags (``--out t.parquet source=my.jsonl``)
+    args = build_parser().parse_intermixed_args(list(sys.argv[1:] if argv is None else argv))
     try:
         from prolong.adapters.common import resolve_env_id
 

@@ -1,20 +1,42 @@
-"""prolong rewards for OpenRLHF's custom reward function file.
+"""prolong rewards for OpenRLHF: the custom reward function file, and the HTTP protocol.
 
-OpenRLHF loads ``--remote_rm_url FILE.py`` (``--reward.remote_url`` in 0.10) with
-``importlib.util.spec_from_file_location("reward_func", FILE)`` and calls
-``reward_func(queries, prompts, labels)`` from a thread, where ``queries`` are the
-decoded prompt + response *with* special tokens, ``prompts`` the prompts and
-``labels`` the dataset's ``--label_key`` column (checked against OpenRLHF/OpenRLHF
-``openrlhf/utils/agent.py``, ``SingleTurnAgentExecutor``)::
+Checked against OpenRLHF/OpenRLHF v0.11.0 (commit 3c3be62, 2026-08-13; the same code as
+``main`` then), and the older tags for the flag names:
 
-    --remote_rm_url $(python -c "import prolong.adapters.openrlhf as m; print(m.__file__)") \\
-    --label_key label --input_key input --apply_chat_template
+* ``openrlhf/cli/train_ppo_ray.py``: the flags are ``--reward.remote_url`` (a ``.py``
+  file, or comma-separated HTTP URLs), ``--data.input_key``, ``--data.label_key`` and
+  ``--data.apply_chat_template`` since v0.10.2; v0.10.1 and older spell them
+  ``--remote_rm_url``, ``--input_key``, ``--label_key``, ``--apply_chat_template``.
+* ``openrlhf/utils/agent.py``, ``SingleTurnAgentExecutor``: a ``remote_url`` ending in
+  ``.py`` is loaded with ``importlib.util.spec_from_file_location("reward_func", FILE)``
+  and ``reward_func(queries, prompts, labels)`` is called from a thread
+  (``asyncio.to_thread``) with one sample per call; ``queries`` are
+  ``tokenizer.decode(prompt_ids + response_ids, skip_special_tokens=False)`` (the
+  chat-templated prompt, the response and its end-of-turn token), ``prompts`` the
+  (templated) prompts and ``labels`` the ``--data.label_key`` column. It must return
+  ``{"rewards", "scores", "extra_logs"}``: ``rewards`` for the advantages, ``scores``
+  (in [0, 1]) for dynamic filtering (``rewards`` when absent), ``extra_logs`` logged to
+  wandb (``openrlhf/trainer/ppo_utils/samples_generator.py`` takes each value's first
+  element: scalars or tensors).
+* An ``http(s)://`` ``remote_url`` is POSTed (``aiohttp``, 180 s, 5 tries; with several
+  URLs the samples are sharded over them, and a server may get empty lists)
+  ``{"query": [...], "prompts": [...], "labels": [...]}`` and must answer the same
+  ``{"rewards": [...], "scores": [...], "extra_logs": {...}}`` as JSON
+  (``openrlhf/cli/serve_rm.py`` serves it at ``/get_reward``). ``prolong serve`` answers
+  it at ``POST /openrlhf`` (and ``/get_reward``), with :func:`parse_queries` below.
 
-The labels ``prolong export openrlhf`` writes are JSON objects
-``{"domain": ..., "answer": ..., "id": ..., "metadata": {...}}`` (structured answers stay
-structured inside the JSON). A label that is not such an object is the answer itself,
-scored in the domain named by the environment variable ``PROLONG_DOMAIN`` (default
-``math``).
+Use the file (one process per vLLM engine scores its own samples in prolong's worker pool)::
+
+    --reward.remote_url $(python -c "import prolong.adapters.openrlhf as m; print(m.__file__)") \\
+    --data.label_key label --data.input_key input --data.apply_chat_template
+
+or the server (``prolong serve``, then ``--reward.remote_url http://127.0.0.1:8000/openrlhf``).
+
+The labels ``prolong export openrlhf`` writes are JSON objects ``{"domain", "env",
+"env_kwargs", "answer", "id", "metadata"}`` (structured answers stay structured inside the
+JSON); the reward is that env's, made with those (validated) arguments. A label that is
+not such an object is the answer itself, scored in the domain named by the environment
+variable ``PROLONG_DOMAIN`` (default ``math``).
 
 This file is loaded by path, so it uses absolute imports only.
 """
@@ -30,7 +52,7 @@ from typing import Any
 from prolong.adapters.common import decode_answer, problem_from_record, resolve_domain, row_target, score_many
 from prolong.core import Problem, Reason, Verdict
 
-__all__ = ["reward_func", "response_of", "parse_label", "score_queries", "DEFAULT_DOMAIN_ENV"]
+__all__ = ["reward_func", "response_of", "parse_label", "parse_queries", "score_queries", "reward_logs", "DEFAULT_DOMAIN_ENV"]
 
 DEFAULT_DOMAIN_ENV = "PROLONG_DOMAIN"
 
@@ -93,20 +115,45 @@ def parse_label(label: Any, default_domain: str | None = None) -> tuple[Any, Any
     return domain, decode_answer(label, domain=domain), None
 
 
+def parse_queries(
+    queries: Sequence[str], prompts: Sequence[str | None] | None, labels: Sequence[Any], *, domain: str | None = None
+) -> tuple[list[Any], list[str], list[Any], list[Problem | None]]:
+    """``(targets, responses, answers, problems)`` of OpenRLHF's ``(queries, prompts,
+    labels)``: what the reward function and the server's ``/openrlhf`` route score. A
+    label that cannot be read raises ValueError naming its index."""
+    if prompts is None:
+        prompts = [None] * len(queries)
+    if not (len(queries) == len(prompts) == len(labels)):
+        raise ValueError(f"{len(queries)} queries, {len(prompts)} prompts, {len(labels)} labels: one of each per sample")
+    targets, responses, answers, problems = [], [], [], []
+    for i, (q, p, lab) in enumerate(zip(queries, prompts, labels)):
+        try:
+            d, a, prob = parse_label(lab, domain)
+        except (ValueError, KeyError, TypeError) as e:
+            msg = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+            raise ValueError(f"labels[{i}]: {msg}") from None
+        targets.append(d)
+        responses.append(response_of(str(q), p if isinstance(p, str) else None))
+        answers.append(a)
+        problems.append(prob)
+    return targets, responses, answers, problems
+
+
 def score_queries(
     queries: Sequence[str], prompts: Sequence[str | None], labels: Sequence[Any], *, domain: str | None = None
 ) -> list[Verdict]:
     """Verdicts for OpenRLHF's (queries, prompts, labels)."""
-    if not (len(queries) == len(prompts) == len(labels)):
-        raise ValueError(f"reward_func: {len(queries)} queries, {len(prompts)} prompts, {len(labels)} labels")
-    domains, responses, answers, problems = [], [], [], []
-    for q, p, lab in zip(queries, prompts, labels):
-        d, a, prob = parse_label(lab, domain)
-        domains.append(d)
-        responses.append(response_of(str(q), p if isinstance(p, str) else None))
-        answers.append(a)
-        problems.append(prob)
-    return score_many(domains, responses, answers, problems)
+    return score_many(*parse_queries(queries, prompts, labels, domain=domain))
+
+
+def reward_logs(verdicts: Sequence[Verdict]) -> dict[str, float]:
+    """``extra_logs`` of a batch: ``prolong_accuracy`` (fraction of full marks) and
+    ``prolong_no_answer`` (fraction with no final answer), plain floats."""
+    n = max(len(verdicts), 1)
+    return {
+        "prolong_accuracy": sum(bool(v.correct) for v in verdicts) / n,
+        "prolong_no_answer": sum(v.reason == Reason.NO_ANSWER for v in verdicts) / n,
+    }
 
 
 def reward_func(queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any], **kwargs: Any) -> dict[str, Any]:
@@ -121,12 +168,8 @@ def reward_func(queries: Sequence[str], prompts: Sequence[str], labels: Sequence
 
     verdicts = score_queries(queries, prompts, labels, domain=kwargs.get("domain"))
     rewards = torch.tensor([v.reward for v in verdicts], dtype=torch.float32)
-    n = max(len(verdicts), 1)
     return {
         "rewards": rewards,
         "scores": rewards.clone(),
-        "extra_logs": {
-            "prolong_accuracy": torch.tensor(sum(v.correct for v in verdicts) / n),
-            "prolong_no_answer": torch.tensor(sum(v.reason == Reason.NO_ANSWER for v in verdicts) / n),
-        },
+        "extra_logs": {k: torch.tensor(v) for k, v in reward_logs(verdicts).items()},
     }

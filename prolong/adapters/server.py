@@ -1,7 +1,7 @@
 """``prolong serve``: an HTTP reward server (FastAPI + uvicorn).
 
     prolong serve [--host 127.0.0.1] [--port 8000] [--workers N] [--import my_tasks.py]
-                  [--api-key-file FILE] [--timeout 30] [--read-timeout 30]
+                  [--api-key-file FILE] [--timeout 30] [--read-timeout 30] [--label-domain math]
 
 Endpoints:
 
@@ -16,6 +16,21 @@ Endpoints:
   own task, made with ``env_kwargs`` (JSON scalars the env's constructor documents;
   ``source`` and anything naming a file is refused with a 422): the reward equals that
   env's ``step`` (:mod:`prolong.scoring`, the one reward path).
+* ``POST /openrlhf`` (also at ``/get_reward``, the path of OpenRLHF's own
+  ``openrlhf/cli/serve_rm.py``): OpenRLHF's remote reward protocol, so
+  ``--reward.remote_url http://HOST:PORT/openrlhf`` works (OpenRLHF v0.11.0,
+  ``openrlhf/utils/agent.py``). The body is ``{"query": [...], "prompts": [...],
+  "labels": [...]}`` (one entry per sample; empty lists are fine); the answer is
+  ``{"rewards": [...], "scores": [...], "extra_logs": {"prolong_accuracy",
+  "prolong_no_answer"}}``, one reward per query in order. Each response is the query
+  after its prompt with trailing end-of-turn tokens dropped, and each label is what
+  ``prolong export openrlhf`` writes (scored by the task of its ``env`` and validated
+  ``env_kwargs``) or a bare answer in ``--label-domain`` (default ``$PROLONG_DOMAIN``,
+  else math): :func:`prolong.adapters.openrlhf.parse_queries`, the same code as the
+  reward-function file. Items run under the same deadline, limits and API key as
+  ``/verify`` (a crashed verifier's item gets reward 0; a label that cannot be read is a
+  422 naming it). OpenRLHF sends no headers, so with ``--api-key-file`` it needs a proxy
+  that adds the key; bind 127.0.0.1 on each node instead (docs/adapters.md).
 * ``GET /envs``: the registered envs and domains. ``GET /health``: ``{"status": "ok", ...}``.
 * ``GET /metrics``: Prometheus text format (requests by path and status, items by
   domain and outcome, request and item latency histograms, items in flight).
@@ -75,7 +90,7 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, StrictStr
 
-from prolong.core import Problem, Reason, Verdict, as_verdict, coerce_problem, list_verifiers
+from prolong.core import Problem, Reason, Task, Verdict, as_verdict, coerce_problem, list_verifiers
 from prolong.pool import CallError, CallTimeout, WorkerPool, close_all_pools, cpu_count
 
 __all__ = ["ServerConfig", "create_app", "main", "load_imports"]
@@ -109,6 +124,7 @@ class ServerConfig:
     memory_limit_mb: int | None = field(default_factory=lambda: int(os.environ.get("PROLONG_WORKER_MEMORY_MB", "4096")))
     read_timeout: float = DEFAULT_READ_TIMEOUT  # seconds for a request's headers, and for its body
     api_key: str | None = field(default=None, repr=False)  # when set, required on every endpoint but /health
+    label_domain: str | None = None  # domain of OpenRLHF labels that are bare answers (default $PROLONG_DOMAIN or math)
 
 
 # --------------------------------------------------------------------------- user modules
@@ -174,6 +190,12 @@ def _preload() -> None:
         from prolong.envs.math.verify import answers_match
 
         answers_match("x^2+1", "1+x^2")  # in-process: imports sympy, fills the parser's caches
+    except Exception:  # noqa: BLE001 - only a speed-up
+        pass
+    try:  # IFEval's language checks load langdetect's profiles on first use (about 2 s)
+        from prolong.core import get_verifier
+
+        get_verifier("ifeval")("HELLO THERE.", {"instruction_id_list": ["change_case:english_capital"], "kwargs": [{}]})
     except Exception:  # noqa: BLE001 - only a speed-up
         pass
 
@@ -468,11 +490,24 @@ class VerifyRequest(BaseModel):
     items: list[VerifyItem]
 
 
+class OpenRLHFRequest(BaseModel):
+    """The body OpenRLHF POSTs to a remote reward URL (v0.11.0
+    ``openrlhf/utils/agent.py``, ``SingleTurnAgentExecutor._fetch_rewards_via_http``):
+    ``{"query": [prompt + response decoded with special tokens], "prompts": [...],
+    "labels": [the --data.label_key column]}``. Other keys are ignored (a later OpenRLHF
+    may send more)."""
+
+    model_config = ConfigDict(extra="ignore")
+    query: list[StrictStr]
+    prompts: Optional[list[Optional[StrictStr]]] = None
+    labels: list[Any]
+
+
 class _ASGIGuard:
     """Around the FastAPI app: counts requests and their latency per route, checks the
     API key (401), caps the body size (413) and the time its body may take (408)."""
 
-    _PATHS = frozenset({"/verify", "/envs", "/health", "/metrics"})
+    _PATHS = frozenset({"/verify", "/openrlhf", "/get_reward", "/envs", "/health", "/metrics"})
     _OPEN_PATHS = frozenset({"/health"})  # answered without the API key
 
     def __init__(
@@ -661,8 +696,9 @@ def create_app(config: ServerConfig | None = None) -> Any:
                 continue
             if tuple(err.get("loc", ())) == ("body",) and err.get("type") in ("model_attributes_type", "dict_type"):
                 ctype = request.headers.get("content-type", "none")
+                shape = '{"query": [...], "prompts": [...], "labels": [...]}' if request.url.path != "/verify" else '{"items": [...]}'
                 problems.append(
-                    'the body must be a JSON object {"items": [...]} sent with Content-Type: application/json '
+                    f"the body must be a JSON object {shape} sent with Content-Type: application/json "
                     f"(got Content-Type: {ctype})"
                 )
                 continue
@@ -713,12 +749,7 @@ def create_app(config: ServerConfig | None = None) -> Any:
     @api.post("/verify", response_model=None, responses={200: {"description": '{"results": [verdict or {"error"}, ...]}, one per item in order'}})
     async def verify(req: VerifyRequest) -> Response:
         items = req.items
-        if len(items) > config.max_items:
-            raise HTTPException(413, f"{len(items)} items in one request; the limit is {config.max_items} (--max-items)")
-        if len(items) > config.max_pending:  # it could never be admitted: not a "retry later"
-            raise HTTPException(
-                413, f"{len(items)} items in one request; at most {config.max_pending} items may wait at once (--max-pending)"
-            )
+        _admit(len(items))
         from prolong.scoring import _route, verifier_of
 
         domains, verifiers, responses, answers, problems = [], [], [], [], []
@@ -753,20 +784,74 @@ def create_app(config: ServerConfig | None = None) -> Any:
             responses.append(item.response)
             answers.append(answer)
             problems.append(problem)
-        if metrics.in_flight + len(items) > config.max_pending:
+        results = await _run(domains, verifiers, responses, answers, problems)
+        body = json.dumps({"results": results}, ensure_ascii=False, default=str)
+        return Response(content=body.encode("utf-8"), media_type="application/json")
+
+    def _admit(n: int) -> None:
+        """413 for a request that can never be admitted."""
+        if n > config.max_items:
+            raise HTTPException(413, f"{n} items in one request; the limit is {config.max_items} (--max-items)")
+        if n > config.max_pending:  # it could never be admitted: not a "retry later"
+            raise HTTPException(413, f"{n} items in one request; at most {config.max_pending} items may wait at once (--max-pending)")
+
+    async def _run(
+        domains: list[str], verifiers: list[Any], responses: list[str], answers: list[Any], problems: list[Problem | None]
+    ) -> list[dict[str, Any]]:
+        """Each item's result dict, in order (503 when the queue is full), counted in the metrics."""
+        n = len(responses)
+        if metrics.in_flight + n > config.max_pending:
             raise HTTPException(503, f"{metrics.in_flight} items are already waiting; retry later", headers={"Retry-After": "1"})
-        metrics.in_flight += len(items)
+        metrics.in_flight += n
         try:
             outs = await state["verification"].verify(verifiers, responses, answers, problems)
         finally:
-            metrics.in_flight -= len(items)
+            metrics.in_flight -= n
         results = []
         for domain, (result, seconds) in zip(domains, outs):
             metrics.items[(domain, _outcome(result))] += 1
             metrics.item_seconds.observe(seconds)
             results.append(result)
-        body = json.dumps({"results": results}, ensure_ascii=False, default=str)
-        return Response(content=body.encode("utf-8"), media_type="application/json")
+        return results
+
+    async def openrlhf(req: OpenRLHFRequest) -> Response:
+        """OpenRLHF's remote reward protocol: ``{"query", "prompts", "labels"}`` in,
+        ``{"rewards", "scores", "extra_logs"}`` out (what ``openrlhf/cli/serve_rm.py``
+        answers). Each response is the query after its prompt (end-of-turn tokens
+        dropped); each label is what ``prolong export openrlhf`` writes (the task of its
+        ``env`` and ``env_kwargs``), or a bare answer in ``--label-domain``."""
+        from prolong.adapters.openrlhf import parse_queries, reward_logs
+        from prolong.core import ProlongError
+        from prolong.scoring import _route, verifier_of
+
+        n = len(req.query)
+        _admit(n)
+        try:
+            targets, responses, answers, problems = parse_queries(req.query, req.prompts, req.labels, domain=config.label_domain)
+        except (ProlongError, ValueError, TypeError) as e:
+            raise HTTPException(422, _short_error(str(e))) from None
+        domains, verifiers = [], []
+        for i, (target, response, answer, problem) in enumerate(zip(targets, responses, answers, problems)):
+            if len(response) > config.max_response_chars:
+                raise HTTPException(
+                    413, f"the response in query[{i}] has {len(response)} characters; the limit is "
+                    f"{config.max_response_chars} (--max-response-chars)",
+                )  # fmt: skip
+            try:
+                verifiers.append(_route(verifier_of(target), answer, problem))
+            except Exception as e:  # noqa: BLE001 - a domain that cannot load, a mixture item without a problem
+                raise HTTPException(422, f"labels[{i}]: {_short_error(_exception_text(e))}") from None
+            domains.append(target.domain if isinstance(target, Task) else str(target))
+        results = await _run(domains, verifiers, responses, answers, problems)
+        # a verifier's crash is a zero reward here (OpenRLHF needs a number per sample)
+        verdicts = [Verdict.wrong(Reason.ERROR) if "error" in r else Verdict.from_dict(r) for r in results]
+        rewards = [float(v.reward) for v in verdicts]
+        body = {"rewards": rewards, "scores": list(rewards), "extra_logs": reward_logs(verdicts) if verdicts else {}}
+        return Response(content=json.dumps(body).encode("utf-8"), media_type="application/json")
+
+    _openrlhf_doc = {200: {"description": '{"rewards": [...], "scores": [...], "extra_logs": {...}}, one reward per query in order'}}
+    api.post("/openrlhf", response_model=None, responses=_openrlhf_doc)(openrlhf)
+    api.post("/get_reward", response_model=None, responses=_openrlhf_doc, include_in_schema=False)(openrlhf)
 
     @api.get("/envs")
     async def envs() -> dict[str, Any]:
@@ -809,7 +894,7 @@ def _jsonable(x: Any) -> Any:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="prolong serve", description="HTTP reward server: POST /verify, GET /envs, /health, /metrics.")
+    p = argparse.ArgumentParser(prog="prolong serve", description="HTTP reward server: POST /verify, POST /openrlhf, GET /envs, /health, /metrics.")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; another address needs an API key or --insecure-no-auth)")
     p.add_argument("--port", type=int, default=8000, help="port (0: any free port; the chosen one is printed)")
     p.add_argument("--workers", type=int, default=None, help="verification worker processes (default: the CPUs available)")
@@ -828,6 +913,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="allow a non-loopback --host without an API key (e.g. behind a proxy that authenticates)")
     p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE_OR_FILE",
                    help="a module or .py file that registers tasks (repeatable)")
+    p.add_argument("--label-domain", metavar="DOMAIN",
+                   help="POST /openrlhf: the domain of labels that are bare answers, not 'prolong export openrlhf' "
+                        "JSON (default $PROLONG_DOMAIN, else math)")
     p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     p.add_argument("--access-log", action="store_true", help="log every request")
     return p
@@ -887,6 +975,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         api_key = read_api_key(args.api_key_file)
+        if args.label_domain is not None:
+            import prolong  # noqa: F401 - registers the built-in domains
+            from prolong.adapters.common import resolve_domain
+
+            resolve_domain(args.label_domain)
     except ValueError as e:
         print(f"prolong serve: error: {e}", file=sys.stderr)
         return 2
@@ -908,6 +1001,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         imports=tuple(args.imports),
         read_timeout=args.read_timeout,
         api_key=api_key,
+        label_domain=args.label_domain,
     )
     try:
         app = create_app(config)

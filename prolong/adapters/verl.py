@@ -1,27 +1,57 @@
 """prolong rewards as verl's custom reward function, and verl's RL data schema.
 
-Point verl at this file (checked against volcengine/verl, early 2026:
-``verl/trainer/ppo/reward.py`` ``get_custom_reward_fn``, ``verl/workers/reward_manager/
-naive.py`` and ``batch.py``)::
+Checked against volcengine/verl v0.7.0 (commit f9c855f, 2026-01-05) and ``main`` at
+b178a3c (2026-01-29, 0.8.0.dev)::
 
-    custom_reward_function.path=$(python -c "import prolong.adapters.verl as m; print(m.__file__)")
-    custom_reward_function.name=compute_score
-    # optional: one call per batch, scored in parallel worker processes
-    reward_model.reward_manager=batch
+    custom_reward_function.path=pkg://prolong.adapters.verl      # verl >= 0.7; older: the file's path,
+    custom_reward_function.name=compute_score                    #   $(python -c "import prolong.adapters.verl as m; print(m.__file__)")
 
-verl loads the file by path (``load_extern_object``), so this module uses absolute
-imports only. ``compute_score`` serves both managers: the ``naive`` one calls
-``compute_score(data_source=, solution_str=, ground_truth=, extra_info=)`` per row, the
-``batch`` one ``compute_score(data_sources=, solution_strs=, ground_truths=,
-extra_infos=)``; anything in ``custom_reward_function.reward_kwargs`` arrives as
-keyword arguments (``domain=``, ``return_dict=``).
+How verl calls it:
 
-``data_source`` -> domain: ``extra_info["domain"]`` when present (``prolong export verl``
-writes it), else the data source as a prolong domain (``"math"``), env id
-(``"prolong/math-v0"``) or known dataset name (``"openai/gsm8k"``, ``"lighteval/MATH"``,
-``"DigitalLearningGmbH/MATH-lighteval"``, ``"math_dapo"``, ``"aime*"``, ``"numina_*"`` ->
-math; ``"codecontests"``, ``"apps"``, ``"codeforces"``, ``"taco"`` -> code; see
-:data:`prolong.adapters.common.DATA_SOURCE_DOMAINS`), else the ``domain=`` keyword.
+* ``verl/trainer/ppo/reward.py``, ``get_custom_reward_fn``: ``load_extern_object`` loads
+  the module (``verl/utils/import_utils.py``: ``pkg://`` imports it by name, a plain path
+  loads the file as an anonymous module, so this module uses absolute imports only), and
+  wraps the function so that ``custom_reward_function.reward_kwargs`` are passed as
+  keyword arguments (here: ``domain=``, ``return_dict=``, ``backend=``). A coroutine
+  function would be awaited; ``compute_score`` is a plain function because the
+  ``remote`` manager refuses async ones and every other manager runs plain ones in a
+  thread or process.
+* The reward loop (``verl/experimental/reward_loop/``, on by default since 0.7:
+  ``reward_model.use_reward_loop=True``) scores each sample as its rollout finishes, in
+  a ``RewardLoopWorker`` on the rollout's node. Its managers, picked by
+  ``reward_model.reward_manager`` from ``reward_loop/reward_manager/registry.py``, are
+  ``naive`` (default; ``compute_score(data_source=, solution_str=, ground_truth=,
+  extra_info=)`` in the event loop's thread pool), ``dapo`` (the same, plus the overlong
+  penalty), ``remote`` (the same call in Ray actors; every actor then starts its own
+  prolong worker pool) and ``rate_limited``. ``extra_info`` arrives with ``num_turns``
+  and ``rollout_reward_scores`` added, and ``reward_router_address`` /
+  ``reward_model_tokenizer`` keywords when a reward model is deployed: ignored here.
+  ``batch`` and ``prime`` are *not* in this registry.
+* The legacy managers (``verl/workers/reward_manager/``, with
+  ``reward_model.use_reward_loop=False``; ``reward_model.reward_manager`` sets
+  ``reward_manager.name``): ``naive`` and ``dapo`` call ``compute_score`` per row as
+  above; ``batch`` calls ``compute_score(data_sources=, solution_strs=, ground_truths=,
+  extra_infos=)`` once per batch (here: :func:`compute_score_batch`, scored in
+  parallel, ``backend=ray`` to spread it over the cluster); ``prime`` calls
+  ``compute_score(data_source, solution_str, ground_truth, extra_info)`` positionally in
+  a process pool (needs ``pkg://``: a file loaded by path cannot be pickled).
+* Responses are decoded with ``skip_special_tokens=True`` in every manager.
+* The result is a dict with ``score`` (verl's reward) and more keys that verl gathers
+  into per-sample columns (``reward_extra_info``): every row must have the same keys,
+  which :func:`verdict_to_score` guarantees.
+* ``verl/utils/reward_score/__init__.py``, ``default_compute_score(data_source,
+  solution_str, ground_truth, extra_info=None, sandbox_fusion_url=None,
+  concurrent_semaphore=None, memory_limit_mb=None, **kwargs)``: the function this one
+  replaces; ``compute_score`` takes the same four leading arguments and ignores the rest.
+
+``data_source`` -> what scores a row: the task of ``extra_info["env"]`` made with
+``extra_info["env_kwargs"]`` (validated; ``prolong export verl`` writes both, so the
+reward equals ``env.step``'s), else ``extra_info["domain"]``, else the data source as a
+prolong domain (``"math"``), env id (``"prolong/math-v0"``) or known dataset name
+(``"openai/gsm8k"``, ``"lighteval/MATH"``, ``"DigitalLearningGmbH/MATH-lighteval"``,
+``"math_dapo"``, ``"aime*"``, ``"numina_*"`` -> math; ``"codecontests"``, ``"apps"``,
+``"codeforces"``, ``"taco"`` -> code; see :data:`prolong.adapters.common.DATA_SOURCE_DOMAINS`),
+else the ``domain=`` keyword.
 """
 
 from __future__ import annotations
@@ -103,8 +133,9 @@ def compute_score(
     backend: str = "pool",
     **kwargs: Any,
 ) -> float | dict[str, Any] | list[float | dict[str, Any]]:
-    """verl's custom reward function: one row, or a batch when called with the plural
-    keywords of verl's ``batch`` reward manager.
+    """verl's custom reward function: one row (the reward loop's managers and the legacy
+    ``naive``, ``dapo``, ``prime``), or a batch when called with the plural keywords of
+    verl's legacy ``batch`` reward manager.
 
     Returns ``{"score": reward in [0, 1], "acc": full marks, "pred": extracted answer,
     "reason": why reward was lost}`` (``return_dict=False``: the float). ``domain`` is
@@ -134,8 +165,9 @@ def compute_score_batch(
     backend: str = "pool",
     **kwargs: Any,
 ) -> list[float | dict[str, Any]]:
-    """The batched form for ``reward_model.reward_manager=batch``: rows are grouped by
-    domain and scored with :func:`prolong.verify_batch` (parallel worker processes), or
+    """The batched form for verl's legacy ``batch`` manager (``reward_model.use_reward_loop=False
+    reward_model.reward_manager=batch``; the reward loop has no batch manager): rows are
+    grouped by task and scored with :func:`prolong.verify_batch` (parallel worker processes), or
     with ``backend="ray"`` spread over the Ray cluster verl runs on
     (:func:`prolong.adapters.ray.verify_batch_ray`); ``backend="thread"`` scores in this thread."""
     if solution_strs is None or ground_truths is None:

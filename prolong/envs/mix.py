@@ -19,6 +19,7 @@ from typing import Any
 import gymnasium as gym
 
 from prolong.core import Problem, Task, Verdict, as_verdict, derive_seed, get_verifier, stamp
+from prolong.data import RowArg
 from prolong.env import DEFAULT_MAX_TEXT, TaskEnv, domain_of_env
 
 __all__ = [
@@ -322,6 +323,61 @@ def make_mix_task(envs: Mapping[str, Any] | None = None, *, split: str = "train"
     )
 
 
+# --------------------------------------------------------------------------- mixtures in data rows
+
+_ROW_MAX_ENVS = 16
+
+
+def _row_envs(envs: Any, *, carry: bool) -> dict[str, dict[str, Any]]:
+    """``envs`` as a data row carries it: ``{env_id: {"weight": w, "kwargs": {...}}}`` with
+    registered env ids (full ids), positive finite weights and each sub-env's arguments
+    under the row rule of that env (:func:`prolong.scoring.row_env_kwargs`; with
+    ``carry``, :func:`prolong.scoring.carried_env_kwargs`: ``source``, ``split``, ``seed``
+    are dropped, not refused). A row's mixture thus rebuilds the sub-env verifiers its
+    problems were scored with."""
+    from prolong.scoring import carried_env_kwargs, resolve_env_id, row_env_kwargs
+
+    if envs is None:
+        return None  # type: ignore[return-value]
+    if not isinstance(envs, Mapping):
+        raise ValueError(f"must be a JSON object env id -> weight or {{weight, kwargs}}, got {type(envs).__name__}")
+    if not envs or len(envs) > _ROW_MAX_ENVS:
+        raise ValueError(f"must name 1 to {_ROW_MAX_ENVS} envs, got {len(envs)}")
+    out: dict[str, dict[str, Any]] = {}
+    for name, spec in envs.items():
+        if not isinstance(name, str):
+            raise ValueError(f"env ids must be strings, got {type(name).__name__}")
+        env_id = resolve_env_id(name)  # UnknownEnvError (a ValueError) names it
+        if env_id == "prolong/mix-v0":
+            raise ValueError("a mixture cannot contain prolong/mix-v0 itself")
+        if isinstance(spec, Mapping):
+            extra = sorted(map(str, set(spec) - {"weight", "kwargs"}))
+            if extra:
+                raise ValueError(f"{env_id}: unknown option(s) {extra}; use 'weight' and 'kwargs'")
+            weight, kwargs = spec.get("weight", 1.0), spec.get("kwargs") or {}
+        else:
+            weight, kwargs = spec, {}
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not (math.isfinite(weight) and weight > 0):
+            raise ValueError(f"{env_id}: weight must be a positive finite number, got {str(weight)[:40]!r}")
+        if carry:
+            if not isinstance(kwargs, Mapping):
+                raise ValueError(f"{env_id}: kwargs must be a dict, got {type(kwargs).__name__}")
+            sub = carried_env_kwargs(env_id, kwargs)
+        else:
+            sub = row_env_kwargs(env_id, kwargs)  # ProlongError (a ValueError) names the argument
+        out[env_id] = {"weight": weight, "kwargs": sub}
+    return out
+
+
+MIX_ROW_KWARGS: dict[str, RowArg] = {
+    "envs": RowArg(
+        check=lambda v: _row_envs(v, carry=False),
+        carry=lambda v: _row_envs(v, carry=True),
+        doc="the mixed envs, their weights and each one's scoring arguments",
+    )
+}
+
+
 class MixEnv(TaskEnv):
     """A weighted mixture of registered envs; by default the paper's five-domain blend.
 
@@ -360,11 +416,16 @@ class MixEnv(TaskEnv):
       module imported) only when first drawn, so a mixture is cheap to make.
     * ``split``, ``seed``: passed to every env whose constructor takes them (unless its
       ``kwargs`` set them).
+    * Data rows (``prolong export``, ``make_dataset``) carry ``envs`` with each sub-env's
+      scoring arguments (each under that env's own row rule; ``source``, ``split``,
+      ``seed`` stay out), so adapters score every item as its sub-env does.
     * ``render_mode``, ``max_response_chars``, ``max_prompt_chars``: as for every env.
 
     ## Version History
     * v0: first version.
     """
+
+    row_kwargs = MIX_ROW_KWARGS
 
     def __init__(
         self,

@@ -10,8 +10,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from prolong.core import ListProblems, Problem, ProblemSource, Reason, Task, Verdict, derive_seed
-from prolong.data import FieldMap
+from prolong.core import ListProblems, Problem, ProblemSource, Reason, Task, Verdict, derive_seed, stamp
+from prolong.data import FieldMap, RowArg, row_choice, row_flag, row_number
 from prolong.env import TaskEnv
 from prolong.envs.code.load import load_code_problems
 from prolong.envs.code.verifier import CodeVerifier
@@ -67,7 +67,9 @@ class _Shuffled:
         return len(self.order)
 
     def __getitem__(self, index: int) -> Problem:
-        return self.source[self.order[index]]
+        # stamped with this source's task (the env's, with its verifier arguments), so a
+        # consumer holding only the problem (the trainer, eval) scores it as env.step does
+        return stamp(self.source[self.order[index]], self)
 
 
 def code_reference(problem: Problem) -> str:
@@ -134,6 +136,28 @@ def code_task(
     )
 
 
+#: The verifier arguments a data row may carry (``prolong export``, ``make_dataset``), so an
+#: adapter rebuilds the verifier the env scored with. Bounded: rows are untrusted. Not
+#: carried: ``sandbox`` (a row never turns the sandbox off), ``processes`` (this machine's
+#: workers, not scoring), ``packages`` and ``limits`` (not JSON scalars).
+CODE_ROW_KWARGS: dict[str, RowArg] = {
+    "timeout": row_number(0.01, 3600, doc="seconds per test"),
+    "memory_mb": row_number(16, 16384, integer=True, doc="address-space limit per test"),
+    "problem_timeout": row_number(0.01, 86400, optional=True, doc="sandbox seconds for all tests of a response"),
+    "output_mb": row_number(0.001, 1024, optional=True, doc="stdout cap per test"),
+    "float_tol": row_number(0, 0.999999, doc="tolerance of decimal outputs"),
+    "max_tests": row_number(1, 1_000_000, integer=True, optional=True, doc="tests run per problem"),
+    "max_program_chars": row_number(1, 10_000_000, integer=True, doc="longest program run"),
+    "match": row_choice("lines", "tokens"),
+    "float_mode": row_choice("tol", "exact"),
+    "judge_preamble": row_flag(),
+    "bool_is_int": row_flag(),
+    "wrapped_outputs": row_flag(),
+    "isolate_tests": row_flag(),
+    "load_once": row_flag(),
+}
+
+
 class CodeEnv(TaskEnv):
     """Write a program; it runs in a sandbox against the problem's tests.
 
@@ -177,12 +201,16 @@ class CodeEnv(TaskEnv):
     ``limit``: read at most this many records; ``timeout``, ``memory_mb``,
     ``problem_timeout``, ``sandbox``, ``processes``, ...: passed to :class:`CodeVerifier`;
     ``verifier``: a ready CodeVerifier; ``render_mode``: ``"ansi"`` or ``"human"``.
+    Rows made by ``prolong export`` / ``make_dataset`` carry ``max_turns`` and the
+    verifier arguments of :data:`CODE_ROW_KWARGS` (not ``sandbox``, ``processes``,
+    ``packages``, ``limits``), so adapters score with the same verifier settings.
 
     ## Version History
     * v0: first version.
     """
 
     default_max_turns = 1
+    row_kwargs = CODE_ROW_KWARGS
 
     def __init__(
         self,
