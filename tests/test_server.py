@@ -48,6 +48,17 @@ def add_verifier(response, answer):
 
 
 prolong.register_task("srv/add-v0", problems=add_problem, verifier=add_verifier, domain="srv_add")
+
+
+class SlowEnv(prolong.TaskEnv):
+    """An env that takes ``delay`` seconds to make (a row's new arguments build it)."""
+
+    def __init__(self, delay: float = 0.0, **kw):
+        time.sleep(delay)
+        super().__init__("registered:srv/add-v0", **kw)
+
+
+prolong.register_env("srv/slow-v0", SlowEnv, domain="srv_add")
 '''
 
 MATH = importlib.util.find_spec("prolong.envs.math") is not None
@@ -575,3 +586,22 @@ def test_a_stopped_server_leaves_no_process_and_frees_its_port(tasks_file, sig):
             proc.kill()
         for p in alive(pids):  # what this test started, should it fail
             os.kill(p, signal.SIGKILL)
+
+
+def test_building_a_rows_task_does_not_block_the_server(server):
+    """A row whose env arguments make a new (slow) env is read off the event loop:
+    /health answers while it is being built."""
+    import threading
+
+    p = add_problems(1)[0]
+    item = {"env": "srv/slow-v0", "env_kwargs": {"delay": 4.0}, "response": p.answer, "answer": p.answer}
+    out: dict = {}
+    slow = threading.Thread(target=lambda: out.setdefault("r", post(server, {"items": [item]})))
+    slow.start()
+    time.sleep(0.5)
+    health = httpx.get(f"{server}/health", timeout=60)
+    still_building = slow.is_alive()
+    slow.join(60)
+    assert health.status_code == 200
+    assert still_building, "/health waited for the slow request"
+    assert out["r"].status_code == 200 and out["r"].json()["results"][0]["reward"] == 1.0

@@ -746,44 +746,57 @@ def create_app(config: ServerConfig | None = None) -> Any:
         assert task is not None
         return task.domain, task
 
+    # Reading a request's items can build tasks (a row's env with new arguments makes its
+    # env once, which may take a while): that runs on one thread of its own, never on
+    # the event loop, so /health and the other requests stay responsive, and such builds
+    # queue one at a time whatever a client sends.
+    prepare_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prolong-prepare")
+
+    async def _prepare(fn: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(prepare_executor, fn)
+
     @api.post("/verify", response_model=None, responses={200: {"description": '{"results": [verdict or {"error"}, ...]}, one per item in order'}})
     async def verify(req: VerifyRequest) -> Response:
         items = req.items
         _admit(len(items))
         from prolong.scoring import _route, verifier_of
 
-        domains, verifiers, responses, answers, problems = [], [], [], [], []
-        for i, item in enumerate(items):
-            domain, target = _target_of(i, item)
-            if len(item.response) > config.max_response_chars:
-                raise HTTPException(
-                    413,
-                    f"items[{i}].response has {len(item.response)} characters; the limit is "
-                    f"{config.max_response_chars} (--max-response-chars)",
-                )
-            problem = None
-            answer = item.answer
-            if item.problem is not None:
-                record = dict(item.problem)
-                if "answer" not in record and answer is not None:
-                    record["answer"] = answer
-                try:
-                    problem = coerce_problem(record, domain=domain, default_id=f"item {i}")
-                except (ValueError, TypeError) as e:
-                    raise HTTPException(422, f"items[{i}].problem: {e}") from None
+        def prepare() -> tuple[list, list, list, list, list]:
+            domains, verifiers, responses, answers, problems = [], [], [], [], []
+            for i, item in enumerate(items):
+                domain, target = _target_of(i, item)
+                if len(item.response) > config.max_response_chars:
+                    raise HTTPException(
+                        413,
+                        f"items[{i}].response has {len(item.response)} characters; the limit is "
+                        f"{config.max_response_chars} (--max-response-chars)",
+                    )
+                problem = None
+                answer = item.answer
+                if item.problem is not None:
+                    record = dict(item.problem)
+                    if "answer" not in record and answer is not None:
+                        record["answer"] = answer
+                    try:
+                        problem = coerce_problem(record, domain=domain, default_id=f"item {i}")
+                    except (ValueError, TypeError) as e:
+                        raise HTTPException(422, f"items[{i}].problem: {e}") from None
+                    if answer is None:
+                        answer = problem.answer
                 if answer is None:
-                    answer = problem.answer
-            if answer is None:
-                raise HTTPException(422, f"items[{i}]: no 'answer' (and no 'problem' with an answer)")
-            try:
-                verifier = _route(verifier_of(target), answer, problem)
-            except Exception as e:  # noqa: BLE001 - a domain that cannot load, a mixture item without a problem
-                raise HTTPException(422, f"items[{i}]: {_short_error(_exception_text(e))}") from None
-            verifiers.append(verifier)
-            domains.append(domain)
-            responses.append(item.response)
-            answers.append(answer)
-            problems.append(problem)
+                    raise HTTPException(422, f"items[{i}]: no 'answer' (and no 'problem' with an answer)")
+                try:
+                    verifier = _route(verifier_of(target), answer, problem)
+                except Exception as e:  # noqa: BLE001 - a domain that cannot load, a mixture item without a problem
+                    raise HTTPException(422, f"items[{i}]: {_short_error(_exception_text(e))}") from None
+                verifiers.append(verifier)
+                domains.append(domain)
+                responses.append(item.response)
+                answers.append(answer)
+                problems.append(problem)
+            return domains, verifiers, responses, answers, problems
+
+        domains, verifiers, responses, answers, problems = await _prepare(prepare)
         results = await _run(domains, verifiers, responses, answers, problems)
         body = json.dumps({"results": results}, ensure_ascii=False, default=str)
         return Response(content=body.encode("utf-8"), media_type="application/json")
@@ -826,22 +839,26 @@ def create_app(config: ServerConfig | None = None) -> Any:
 
         n = len(req.query)
         _admit(n)
-        try:
-            targets, responses, answers, problems = parse_queries(req.query, req.prompts, req.labels, domain=config.label_domain)
-        except (ProlongError, ValueError, TypeError) as e:
-            raise HTTPException(422, _short_error(str(e))) from None
-        domains, verifiers = [], []
-        for i, (target, response, answer, problem) in enumerate(zip(targets, responses, answers, problems)):
-            if len(response) > config.max_response_chars:
-                raise HTTPException(
-                    413, f"the response in query[{i}] has {len(response)} characters; the limit is "
-                    f"{config.max_response_chars} (--max-response-chars)",
-                )  # fmt: skip
+        def prepare() -> tuple[list, list, list, list, list]:
             try:
-                verifiers.append(_route(verifier_of(target), answer, problem))
-            except Exception as e:  # noqa: BLE001 - a domain that cannot load, a mixture item without a problem
-                raise HTTPException(422, f"labels[{i}]: {_short_error(_exception_text(e))}") from None
-            domains.append(target.domain if isinstance(target, Task) else str(target))
+                targets, responses, answers, problems = parse_queries(req.query, req.prompts, req.labels, domain=config.label_domain)
+            except (ProlongError, ValueError, TypeError) as e:
+                raise HTTPException(422, _short_error(str(e))) from None
+            domains, verifiers = [], []
+            for i, (target, response, answer, problem) in enumerate(zip(targets, responses, answers, problems)):
+                if len(response) > config.max_response_chars:
+                    raise HTTPException(
+                        413, f"the response in query[{i}] has {len(response)} characters; the limit is "
+                        f"{config.max_response_chars} (--max-response-chars)",
+                    )  # fmt: skip
+                try:
+                    verifiers.append(_route(verifier_of(target), answer, problem))
+                except Exception as e:  # noqa: BLE001 - a domain that cannot load, a mixture item without a problem
+                    raise HTTPException(422, f"labels[{i}]: {_short_error(_exception_text(e))}") from None
+                domains.append(target.domain if isinstance(target, Task) else str(target))
+            return domains, verifiers, responses, answers, problems
+
+        domains, verifiers, responses, answers, problems = await _prepare(prepare)
         results = await _run(domains, verifiers, responses, answers, problems)
         # a verifier's crash is a zero reward here (OpenRLHF needs a number per sample)
         verdicts = [Verdict.wrong(Reason.ERROR) if "error" in r else Verdict.from_dict(r) for r in results]
