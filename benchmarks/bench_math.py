@@ -10,6 +10,7 @@ against the labels, a per-class table and the disagreements by class with exampl
 
     python benchmarks/bench_math.py            # add --no-batch to skip prolong.verify_batch
     python benchmarks/bench_math.py --cold     # each tool in a fresh process, imports included
+    python benchmarks/bench_math.py --cold --baseline ../before   # and prolong from another tree
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ from math_corpus import build_corpus
 corpus = [c for c in build_corpus(seed=0) if c["cls"] != "hostile"]
 t0, t_build = time.perf_counter(), time.perf_counter() - t0
 import bench_math
+sys.path.insert(0, {root!r})  # the tree under test, ahead of the root bench_math inserts
 score = bench_math.make_{tool}()
 if "{tool}" == "prolong_batch":
     score([c["gold"] for c in corpus], [c["response"] for c in corpus])
@@ -108,30 +110,42 @@ else:
     for c in corpus:
         score(c["gold"], c["response"])
 dt = time.perf_counter() - t0
+import prolong
+assert prolong.__file__.startswith({root!r}), prolong.__file__
 print(len(corpus), dt)
 """
 
 
-def cold(repeats: int = 1) -> int:
+def cold(repeats: int = 1, baseline: str | None = None) -> int:
     """Throughput of each tool in a fresh interpreter over the realistic items, once:
-    imports, sympy, parser warm-up and (for prolong) the worker's start are all counted."""
+    imports, sympy, parser warm-up and (for prolong) the worker's start are all counted.
+    With ``baseline`` (another source tree, e.g. a checkout before a change), prolong is
+    also timed from that tree, interleaved with this one, so that load affects both alike."""
     import subprocess
 
     here = Path(__file__).resolve()
-    paths = [str(here.parent / "data"), str(here.parent), str(here.parents[1])]
+    trees = [("", here.parents[1])]
+    if baseline:
+        trees.append(("base ", Path(baseline).resolve()))
+    runs = [(label + tool, tool, root) for tool in ("prolong", "prolong_batch") for label, root in trees]
+    runs.append(("math_verify", "math_verify", here.parents[1]))
     rates: dict[str, list[float]] = defaultdict(list)
     for _ in range(repeats):
-        for tool in ("prolong", "prolong_batch", "math_verify"):
+        for name, tool, root in runs:
+            # the tree's own prolong (a path entry wins over the editable install's finder)
+            paths = [str(here.parent / "data"), str(here.parent), str(root)]
             out = subprocess.run(
-                [sys.executable, "-c", _COLD_SCRIPT.format(paths=paths, tool=tool)],
-                capture_output=True, text=True, check=True, cwd=str(here.parents[1]),
+                [sys.executable, "-c", _COLD_SCRIPT.format(paths=paths, tool=tool, root=str(root))],
+                capture_output=True, text=True, check=True, cwd=str(root),
             ).stdout.split()
             n, dt = int(out[-2]), float(out[-1])
-            rates[tool].append(n / dt)
-            print(f"cold {tool:12} {n} items in {dt:6.2f} s: {n / dt:7.1f} items/s")
-    p, b, m = max(rates["prolong"]), max(rates["prolong_batch"]), max(rates["math_verify"])
-    print(f"cold throughput ratio prolong (one call per item) / math-verify (best of {repeats}): {p / m:.1f}x")
-    print(f"cold throughput ratio prolong.verify_batch / math-verify (best of {repeats}): {b / m:.1f}x")
+            rates[name].append(n / dt)
+            print(f"cold {name:18} {n} items in {dt:6.2f} s: {n / dt:7.1f} items/s")
+    m = max(rates["math_verify"])
+    for label, _ in trees:
+        p, b = max(rates[label + "prolong"]), max(rates[label + "prolong_batch"])
+        print(f"cold throughput ratio {label}prolong (one call per item) / math-verify (best of {repeats}): {p / m:.1f}x")
+        print(f"cold throughput ratio {label}prolong.verify_batch / math-verify (best of {repeats}): {b / m:.1f}x")
     return 0
 
 
@@ -148,9 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--examples", type=int, default=3, help="examples per disagreement class")
     ap.add_argument("--cold", action="store_true", help="only the fresh-process (cold) throughput of each tool")
     ap.add_argument("--repeats", type=int, default=2, help="fresh processes per tool with --cold")
+    ap.add_argument("--baseline", metavar="DIR", help="with --cold: also time prolong from this source tree, interleaved")
     args = ap.parse_args(argv)
     if args.cold:
-        return cold(args.repeats)
+        return cold(args.repeats, args.baseline)
 
     corpus = build_corpus(seed=0)
     realistic = [i for i, c in enumerate(corpus) if c["cls"] != "hostile"]

@@ -275,6 +275,8 @@ def _verify_timed(domain: str, response: str, answer: Any, metadata: dict[str, A
     """In a pool worker: warm the domain's imports, then time one verify call."""
     warm_response, warm_answer = WARMUP[domain]
     prolong.verify(domain, response=warm_response, answer=warm_answer)
+    if domain == "math":  # a form the fast LaTeX path declines: loads latex2sympy2's parser too
+        prolong.verify(domain, response="\\boxed{\\sum_{k=1}^{3} k}", answer="6")
     problem = None
     if metadata is not None:
         problem = Problem(id="hostile", prompt="q", answer=answer, domain=domain, metadata=metadata)

@@ -5,8 +5,10 @@ The rule is "the model must say what its final answer is": the last ``\\boxed{..
 statement, unless a "Final Answer: ..." line follows it), else a final "Answer: ..." /
 "the answer is ..." / "final answer is ..." statement near the end (display math on the
 next lines included), else a markdown-bold or ``####`` last line, else a response that is
-nothing but one short expression or one short line with one math span. Nothing is ever
-guessed from the middle of the text (no "last number in the response").
+nothing but one short expression or one short line with one math span, else a last
+sentence that concludes with one value ("Therefore, the area is $12$."; not hedged,
+negated, ambiguous or cut off). Nothing is ever guessed from the middle of the text (no
+"last number in the response").
 
 Caps (documented in docs/math.md):
 
@@ -19,8 +21,9 @@ Caps (documented in docs/math.md):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from prolong.text import UNCLOSED_REASONING, final_text
+from prolong.text import BOX_NO_CONTENT, BOX_TOO_LONG, BOX_UNCLOSED, UNCLOSED_REASONING, Box, box_at, boxed_spans, final_text
 
 __all__ = [
     "Extraction",
@@ -79,6 +82,11 @@ class Extraction:
 
 
 _BACKSLASHES = re.compile(r"\\+")
+_DOUBLED_KNOWN = re.compile(
+    r"(?<!\\)\\\\(?=(?:[dt]?frac|sqrt|text|mathrm|mathbf|boxed|fbox|pi|cdot|times|div|pm|mp|infty|leq?|geq?|neq?|circ|"
+    r"left|right|sin|cos|tan|cot|sec|csc|log|ln|exp|alpha|beta|gamma|theta|lambda|mu|sigma|omega|phi|cup|cap|emptyset|"
+    r"overline|ldots|cdots|dots|binom|angle)(?![a-zA-Z]))"
+)
 _DOUBLED_COMMAND = re.compile(r"\\\\[a-zA-Z]")
 
 
@@ -89,7 +97,11 @@ def undouble_backslashes(s: str) -> str:
     if "\\\\" not in s or not _DOUBLED_COMMAND.search(s):
         return s
     if any(len(run) % 2 for run in _BACKSLASHES.findall(s)):
-        return s  # a single backslash somewhere: \\ is LaTeX's line break (matrices)
+        # a single backslash somewhere: \\ is LaTeX's line break (matrices); outside a
+        # matrix, \\ right before a known command is a doubled backslash ("\\dfrac{1}{2} +\frac{1}{72}")
+        if "\\begin" in s or "&" in s:
+            return s
+        return _DOUBLED_KNOWN.sub(r"\\", s)
     return s.replace("\\\\", "\\")
 
 
@@ -100,74 +112,31 @@ def clean_text(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
-def _match_brace(text: str, open_pos: int, limit: int) -> int:
-    """Index of the brace closing the one at ``open_pos``; -1 if not within ``limit`` chars."""
-    depth = 0
-    end = min(len(text), open_pos + limit + 2)
-    i = open_pos
-    while i < end:
-        c = text[i]
-        if c == "\\" and i + 1 < end and text[i + 1] in "{}\\":
-            i += 2  # an escaped brace \{ \} belongs to the content; \\ is a line break
-            continue
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return -1
+# Boxes are read by the scanner every domain shares (prolong.text.boxed_spans); math's
+# caps: MAX_ANSWER_CHARS, or MAX_NUMBER_CHARS for a box holding one integer.
+_LONG_INTEGER = re.compile(r"\s*([+-]?\d[\d,]*)\s*")
+_NO_BOX = "no \\boxed answer"
+_BOX_PROBLEMS = {
+    BOX_UNCLOSED: "the last \\boxed{ is never closed (unbalanced braces)",
+    BOX_TOO_LONG: f"the boxed answer is longer than {MAX_ANSWER_CHARS} characters",
+    BOX_NO_CONTENT: "\\boxed without content",
+}
 
 
-_BOX_CMDS = ("\\boxed", "\\fbox")
-_LONG_INTEGER = re.compile(r"\{\s*([+-]?\d[\d,]*)\s*\}")
-_UNBRACED = re.compile(r"[ \t]+([^\s$]+)")
+def _math_box(text: str, box: Box) -> Box:
+    """``box`` under math's caps: one too long for MAX_ANSWER_CHARS that holds a single
+    integer of up to MAX_NUMBER_CHARS characters is an answer (the integer)."""
+    if box.problem != BOX_TOO_LONG:
+        return box
+    big = box_at(text, box.start, max_chars=MAX_NUMBER_CHARS + 10)
+    m = _LONG_INTEGER.fullmatch(big.content) if big is not None and big.content is not None else None
+    return big._replace(content=m.group(1)) if m else box
 
 
-def _box_at(text: str, start: int, cmd_len: int) -> tuple[str | None, int, str | None]:
-    """The content of the box command at ``start``: (content, end index, problem)."""
-    j = start + cmd_len
-    n = len(text)
-    k = j
-    while k < n and text[k] in " \t":
-        k += 1
-    if k < n and text[k] == "{":
-        close = _match_brace(text, k, MAX_ANSWER_CHARS)
-        if close < 0:
-            m = _LONG_INTEGER.match(text, k, min(n, k + MAX_NUMBER_CHARS + 10))
-            if m:  # one long integer: not a "long answer"
-                return m.group(1), m.end(), None
-            if text.find("}", k) < 0 or _match_brace(text, k, len(text)) < 0:
-                return None, n, "the last \\boxed{ is never closed (unbalanced braces)"
-            return None, n, f"the boxed answer is longer than {MAX_ANSWER_CHARS} characters"
-        return text[k + 1 : close], close + 1, None
-    if j < n and text[j].isalpha():  # \boxedfoo is another command
-        return None, j, "not a box"
-    m = _UNBRACED.match(text, j)  # "\boxed 5"
-    if m:
-        content = m.group(1).rstrip(".,;:")
-        return content, m.end(), None
-    return None, n, "\\boxed without content"
-
-
-def _all_boxes_before(text: str, end: int) -> tuple[int, int]:
-    """Start index and command length of the last box command starting before ``end``."""
-    best, best_len = -1, 0
-    for cmd in _BOX_CMDS:
-        pos = end
-        while True:
-            i = text.rfind(cmd, 0, pos)
-            if i < 0:
-                break
-            after = i + len(cmd)
-            if after < len(text) and text[after].isalpha() and cmd == "\\fbox" and text[after] != "{":
-                pos = i  # \fboxsep and friends
-                continue
-            if i > best:
-                best, best_len = i, len(cmd)
-            break
-    return best, best_len
+def _boxes(text: str) -> Iterator[Box]:
+    """The boxes of ``text`` under math's caps, the last one first."""
+    for box in boxed_spans(text, max_chars=MAX_ANSWER_CHARS):
+        yield _math_box(text, box)
 
 
 # Text allowed between two boxes that together state one answer: "\boxed{1}, \boxed{2}",
@@ -179,41 +148,81 @@ _JOINABLE = re.compile(
 )
 
 
+# Part labels between the boxes of a multi-part answer: "\boxed{3} \text{ for part (a) and }
+# \boxed{1}", "(a) \boxed{3}\n(b) \boxed{1}", "**Part (b):** \boxed{1}".
+_PART_LABEL = re.compile(
+    r"(?:\bfor\s+)?(?:\b[Pp]art\s*)?\((?:[a-hA-H]|i{1,3}|iv|vi{0,3}|[1-9])\)\s*[:.]?"
+    r"|(?:\bfor\s+)?\b[Pp]art\s+(?:[a-hA-H]|[1-9])\b\s*[:.]?"
+)
+
+
+# "\boxed{1} papers and \boxed{2} bins": a unit word, then "and"/"or"
+_UNIT_AND = re.compile(r"\s*\$?\s*(?:\\text\{\s*[A-Za-z]{1,15}\s*\}|[A-Za-z]{1,15})\s*,?\s*(?:and|or)\s*\$?\s*")
+
+
+def _joinable(between: str) -> bool:
+    """Whether the text between two boxes continues one answer (see _JOINABLE)."""
+    if len(between) <= 40 and (_JOINABLE.match(between) or _UNIT_AND.fullmatch(between)):
+        return True
+    if len(between) > 80:
+        return False
+    rest = re.sub(r"\\text(?:bf|rm)?\s*\{([^{}]*)\}", r" \1 ", between)
+    if not _PART_LABEL.search(rest):
+        return False
+    rest = re.sub(r"\b(?:for|and)\b", " ", _PART_LABEL.sub(" ", rest))
+    return len(rest) <= 40 and bool(_JOINABLE.match(rest))
+
+
+def joined_gold_boxes(text: str) -> str | None:
+    """A gold written as several boxes (``\boxed{1} papers and \boxed{2} bins``,
+    ``$\boxed{35} ++ \boxed{4}$``): their contents joined with ", " when every text between
+    two of them continues one answer or holds no letters; None otherwise."""
+    boxes = []
+    for box in _boxes(text):
+        if box.content is None or len(boxes) == 20:
+            return None
+        boxes.append(box)
+    if len(boxes) < 2:
+        return None
+    boxes.reverse()
+    for prev, nxt in zip(boxes, boxes[1:]):
+        between = text[prev.end : nxt.start]
+        if not (_joinable(between) or (len(between) <= 20 and not re.search(r"[A-Za-z]", between))):
+            return None
+    return ", ".join(b.content.strip() for b in boxes)
+
+
 def extract_boxed(text: str) -> Extraction:
     """The last boxed answer of ``text`` (joined with boxes right before it that
     continue the same statement, e.g. ``x = \\boxed{1}`` or ``x = \\boxed{2}``)."""
-    start, cmd_len = _all_boxes_before(text, len(text))
-    if start < 0:
-        return Extraction(None, None, "no \\boxed answer")
-    content, end, problem = _box_at(text, start, cmd_len)
-    if content is None:
-        return Extraction(None, "boxed", problem)
-    parts = [content]
-    cursor = start
+    boxes = _boxes(text)
+    last = next(boxes, None)
+    if last is None:
+        return Extraction(None, None, _NO_BOX)
+    if last.content is None:
+        return Extraction(None, "boxed", _BOX_PROBLEMS[last.problem])
+    parts = [last.content]
+    cursor = last.start
     for _ in range(MAX_JOINED_BOXES - 1):
-        prev, prev_len = _all_boxes_before(text, cursor)
-        if prev < 0 or cursor - prev > MAX_ANSWER_CHARS + 100:
+        prev = next(boxes, None)
+        if prev is None or cursor - prev.start > MAX_ANSWER_CHARS + 100:
             break
-        prev_content, prev_end, prev_problem = _box_at(text, prev, prev_len)
-        if prev_content is None or prev_end > cursor:
+        if prev.content is None or prev.end > cursor:
             break
-        between = text[prev_end:cursor]
-        if len(between) > 40 or not _JOINABLE.match(between):
+        between = text[prev.end : cursor]
+        if not _joinable(between):
             break
-        if prev_content != parts[-1]:
-            parts.append(prev_content)
-        cursor = prev
+        if prev.content != parts[-1]:
+            parts.append(prev.content)
+        cursor = prev.start
     answer = ", ".join(p.strip() for p in reversed(parts))
     return Extraction(answer.strip(), "boxed", None)
 
 
 def last_boxed(text: str) -> str | None:
     """The content of the last ``\\boxed{}`` in ``text`` (e.g. a MATH solution), or None."""
-    start, cmd_len = _all_boxes_before(text, len(text))
-    if start < 0:
-        return None
-    content, _, _ = _box_at(text, start, cmd_len)
-    return content.strip() if content is not None else None
+    box = next(_boxes(text), None)
+    return box.content.strip() if box is not None and box.content is not None else None
 
 
 # ------------------------------------------------------------------ "Answer:" statements
@@ -373,9 +382,9 @@ def extract_answer_statement(text: str) -> Extraction:
     if m and len(m.group(2)) <= 200 and ("*" not in m.group(2)):
         return Extraction(strip_math_delimiters(m.group(2).strip().rstrip(".")), "bold line", None)
     # the whole response is one short expression ("8", "$\frac12$", "28 percent"): it is the answer
-    if len(lines) == 1 and len(last) <= BARE_ANSWER_CHARS:
-        bare = strip_math_delimiters(last.rstrip("."))
-        if bare and (not _PROSE.search(re.sub(r"\\[a-zA-Z]+", " ", bare)) or _NUMBER_WORDS.fullmatch(bare)):
+    if len(lines) == 1:
+        bare = _bare_answer(last)
+        if bare:
             return Extraction(bare, "bare answer", None)
     if len(lines) == 1 and len(last) <= SHORT_RESPONSE_CHARS:
         # the whole response is one math span, or one short sentence with one math span:
@@ -388,7 +397,90 @@ def extract_answer_statement(text: str) -> Extraction:
             span = strip_math_delimiters(spans[0])
             if span:
                 return Extraction(span, "sentence", None)
+    concluded = _conclusion_answer(last, one_line=len(lines) == 1)
+    if concluded:
+        return Extraction(concluded, "conclusion", None)
     return Extraction(None, None, "no final answer (no \\boxed{} and no 'Answer:' line at the end)")
+
+
+_UNIT_SUFFIX = r"(?:\s*(?:%|\\%|€|£|¥|\\\$|\$))?(?:\s*[a-zA-Z]+(?:\^?[23²³])?\.?){0,2}"
+_SHORT_NUMBER = re.compile(r"(?:\\\$|\$)?\s*[+-]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+)?" + _UNIT_SUFFIX)
+
+
+def _bare_answer(line: str) -> str | None:
+    """A one-line response that is nothing but an answer: ``8``, ``$\\frac12$``,
+    ``28 percent``, ``\\text{odd}``, ``17\\text{ cm}``, a formula of up to 300 characters
+    without words, or one word (``odd``)."""
+    if len(line) > SHORT_RESPONSE_CHARS:
+        return None
+    bare = strip_math_delimiters(line.strip().rstrip("."))
+    if not bare:
+        return None
+    if len(line) <= BARE_ANSWER_CHARS and (_NUMBER_WORDS.fullmatch(bare) or re.fullmatch(r"[A-Za-z]{1,20}", bare)):
+        return bare
+    if "$" in bare:  # several math spans with text between them: a sentence
+        return None
+    words = re.sub(r"\\(?:text|textbf|mathrm|mbox)\s*\{[^{}]*\}|\\(?:begin|end)\s*\{[a-zA-Z*]+\}", " ", bare)  # \text{odd}, 17\text{ cm}
+    if _PROSE.search(re.sub(r"\\[a-zA-Z]+|(?<![A-Za-z])(?:and|or)(?![A-Za-z])", " ", words)):
+        return None  # "1, 2, and 3" is an answer; "I think it is 8" is not
+    return bare
+
+
+# A final sentence that states the answer without "answer": "Therefore, the probability
+# that Alice wins is 2/3." (the last sentence of the response only; see docs/math.md).
+_CONCLUSION = re.compile(
+    r"(?<![A-Za-z])(?:Therefore|Thus|Hence|So|Consequently|In conclusion|In summary|In total|Finally|Altogether|As a result)\b,?\s*"
+)
+_COPULA_WORDS = r"(?<![A-Za-z'])(?:is|are|was|were|equals|equal\s+to|be|becomes|gives|makes|totals|it's|of|by)(?:\s+(?:exactly|approximately|about|equal\s+to))?"
+_COPULA = re.compile(_COPULA_WORDS + r"\s+(?=\S)", re.IGNORECASE)
+_ENDS_WITH_COPULA = re.compile(r"(?:" + _COPULA_WORDS + r"|[=:])\s*$", re.IGNORECASE)
+_HEDGE = re.compile(r"(?<![A-Za-z])(?:maybe|perhaps|might|could|guess|think|unsure|if|suppose|assume)(?![A-Za-z])", re.IGNORECASE)
+_NEGATION = re.compile(r"(?<![A-Za-z])(?:not|never|cannot|no)(?![A-Za-z])|n't(?![A-Za-z])", re.IGNORECASE)
+_SENTENCE_BREAK = re.compile(r"(?<!\d)[.!?]\s+(?=[A-Z(])|(?<=\d)\.\s+(?=[A-Z])")
+
+
+def _conclusion_answer(line: str, one_line: bool) -> str | None:
+    """The answer of a last sentence such as "Therefore, the area is $12$." or "Thus, there
+    are 12 ways." (or, for a one-line response, "the number is 1,000.99")."""
+    hoped = bool(_HOPE.search(line))
+    line = _HOPE.sub("", line).strip()
+    if not line or len(line) > 4 * MAX_ANSWER_CHARS:
+        return None
+    if not (one_line or hoped or re.search(r"(?:[.!]|\$|\\\]|\\\))\s*$", line)):
+        return None  # a sentence cut off (a truncated response) states nothing
+    starts = list(_CONCLUSION.finditer(line))
+    if starts:
+        sentence = line[starts[-1].end() :]
+    elif one_line and len(line) <= SHORT_RESPONSE_CHARS:
+        breaks = list(_SENTENCE_BREAK.finditer(line))
+        sentence = line[breaks[-1].end() :] if breaks else line
+    else:
+        return None
+    sentence = sentence.strip().rstrip(".!").strip()
+    if not sentence or _SENTENCE_BREAK.search(sentence) or len(sentence) > SHORT_RESPONSE_CHARS:
+        return None  # "Therefore x = 5. Then we check ...": not the last sentence
+    if _HEDGE.search(sentence):
+        return None  # "I think it is 8", "if x = 2 then ..."
+    spans = list(_MATH_SPANS.finditer(sentence))
+    if spans:
+        last_span = spans[-1]
+        if not sentence[last_span.end() :].strip(" .,;:!") and _ENDS_WITH_COPULA.search(sentence[: last_span.start()]):
+            return strip_math_delimiters(last_span.group(0)) or None  # "... is $(7, 6)$"
+        plain = _MATH_SPANS.sub(" ", sentence)
+        if len(spans) == 1 and not re.search(r"\d", plain) and not _NEGATION.search(plain):
+            return strip_math_delimiters(spans[0].group(0)) or None  # "Thus $x = 5$ is the solution"
+        return None
+    copulas = list(_COPULA.finditer(sentence))
+    if copulas:  # "... which is 1,000.99", "the probability that Alice wins is 2/3"
+        tail = sentence[copulas[-1].end() :].strip()
+        if _SHORT_NUMBER.fullmatch(tail) or (len(tail) <= BARE_ANSWER_CHARS and not _PROSE.search(re.sub(r"\\[a-zA-Z]+", " ", tail))):
+            return tail
+    if _NEGATION.search(sentence):
+        return None
+    numbers = _NUMBER_TOKEN.findall(sentence)  # "Thus, there are 12 ways to seat them"
+    if len(numbers) == 1 and not re.search(r"\d", _NUMBER_TOKEN.sub(" ", sentence)):
+        return numbers[0]
+    return None
 
 
 def extract_answer(response: str) -> Extraction:
@@ -410,7 +502,7 @@ def extract_answer(response: str) -> Extraction:
         return Extraction(None, None, "empty response")
     if "\\boxed" in text or "\\fbox" in text:
         ex = extract_boxed(text)
-        if ex.answer is not None or ex.problem != "not a box":
+        if ex.answer is not None or ex.problem != _NO_BOX:  # only \boxedfoo, \fboxsep: no box
             if ex.answer is not None:
                 later = _later_final_answer(text, ex.answer)
                 if later is not None:
@@ -433,11 +525,10 @@ _FINAL_LINE = re.compile(
 
 def _later_final_answer(text: str, boxed: str) -> Extraction | None:
     """A "Final Answer: ..." line after the last box: the model changed its mind."""
-    start, cmd_len = _all_boxes_before(text, len(text))
-    if start < 0:
+    box = next(_boxes(text), None)
+    if box is None:
         return None
-    _, end, _ = _box_at(text, start, cmd_len)
-    tail = text[end:]
+    tail = text[box.end :]
     if len(tail) > 4 * MAX_ANSWER_CHARS or not _FINAL_LINE.search(tail):
         return None
     ex = extract_answer_statement(tail)

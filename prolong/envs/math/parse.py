@@ -14,7 +14,8 @@ An answer string (gold or extracted) goes through :func:`normalize` (unicode, sp
 
 Numbers are read exactly (:func:`parse_number`: integers with separators, decimals,
 fractions, mixed numbers, scientific notation) without sympy; everything else is
-handed to latex2sympy2_extended by :func:`to_sympy`, behind size guards.
+handed to :func:`to_sympy` (common forms: :mod:`prolong.envs.math.fast_latex`; the rest:
+latex2sympy2_extended, which builds the same trees), behind size guards.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ __all__ = [
     "parse_structure",
     "parse_number",
     "parse_choice",
+    "parse_choices",
     "to_sympy",
     "MAX_NESTING",
     "MAX_ITEMS",
@@ -146,7 +148,20 @@ _TEXT_CMDS = re.compile(
 _DEGREE = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\degree(?![a-zA-Z])|\\textdegree(?![a-zA-Z])|\^\s*\{\s*o\s*\}(?=\s*$)")
 _DEGREE_WORD = re.compile(r"(?<=[\d}])\s*(?:\\text\{\s*(?:degrees?|deg)\.?\s*\}|(?:degrees?|deg)(?![a-zA-Z]))")
 _PERCENT = re.compile(r"\\text\{\s*(?:percent|percentage|\\%|%)\s*\}|\\%|(?<![a-zA-Z\\])(?:percentage|percent|pct)(?![a-zA-Z])")
-_DOLLAR = re.compile(r"\\\$|\$|\\textdollar|\\dollar")
+_DOLLAR = re.compile(r"\\\$|\$|\\textdollar|\\dollar|\\euro|\\pounds|€|£|¥")
+_SCALE_WORD = re.compile(
+    r"(?<=\d)\s*(?:\\text\{\s*)?(thousand|million|billion|trillion)s?(?:\s*\})?(?![a-zA-Z])", re.IGNORECASE
+)
+_SCALE = {"thousand": "3", "million": "6", "billion": "9", "trillion": "12"}
+_ORDINAL = re.compile(r"(?<=\d)(?:\^\s*\{?\s*(?:\\text\s*\{|\\mathrm\s*\{)?\s*(?:st|nd|rd|th)\s*\}?\s*\}?|(?:st|nd|rd|th))(?![a-zA-Z])")
+_NUMBER_NAMES = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen twenty".split()
+    )
+}
+_NUMBER_NAMES.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80", "ninety": "90", "hundred": "100"})
 _PLAIN_FUNCS = re.compile(
     r"(?<![\\a-zA-Z])(arcsin|arccos|arctan|sinh|cosh|tanh|sin|cos|tan|sec|csc|cot|log|ln|exp)(?![a-zA-Z])(?=\s*[\({\d\\a-z])"
 )
@@ -262,10 +277,19 @@ def normalize(s: str) -> str:
     s = s.replace("\r", " ").replace("\n", " ").replace("\t", " ")
     s = _strip_wrappers(s.strip())
     s = _LEADING_SAYS.sub("", s)
+    m = re.fullmatch(r"\\(?:text|textbf|mathrm|mbox)\s*\{\s*([^{}]*?\d[^{}]*?)\s*\}", s)
+    if m:  # "\text{10 inches}", "\mbox{5 meals}"
+        s = m.group(1)
+    word = re.sub(r"^\\(?:text|textbf|mathrm)\s*\{\s*([a-zA-Z]+)\s*\}$", r"\1", s).lower()
+    if word in _NUMBER_NAMES:  # "five"
+        s = _NUMBER_NAMES[word]
     if "\\approx" in s:
         i = s.find("\\approx")
         # "x = 1/3 \approx 0.33" is the exact value; "x \approx 0.33" states the approximation
-        s = s[:i] if "=" in s[:i] else re.sub(r"\\approx(?![a-zA-Z])", "=", s)
+        # "\frac{\sqrt3}{3} \approx 0.577" (a constant on the left) is the exact value too
+        left = s[:i].strip()
+        exact = "=" in left or (bool(left) and has_variables(left) is False)
+        s = left if exact else re.sub(r"\\approx(?![a-zA-Z])", "=", s)
     s = _SIZE_CMDS.sub("", s)
     s = _DROP.sub("", s)
     s = _THOUSANDS_SPACE.sub("", s)
@@ -275,6 +299,10 @@ def normalize(s: str) -> str:
     s = _BINOM_CMDS.sub(r"\\binom", s)
     s = _TEXT_CMDS.sub(r"\\text", s)
     s = s.replace("\\text {", "\\text{")
+    if _SCALE_WORD.search(s):  # "2.5 million"
+        s = _SCALE_WORD.sub(lambda m: " \\times 10^{" + _SCALE[m.group(1).lower()] + "}", s)
+    if _ORDINAL.search(s):  # "5^{\text{th}}", "21st"
+        s = _ORDINAL.sub("", s)
     s = _DEGREE.sub("°", s)
     s = _DEGREE_WORD.sub("°", s)
     s = _PERCENT.sub("%", s)
@@ -417,7 +445,7 @@ def _outer_bracket(s: str) -> tuple[str, str, str] | None:
 # --------------------------------------------------------------------------- numbers
 
 _NUM_RE = re.compile(r"^([+-]?)(\d+(?:\.\d*)?|\.\d+)$")
-_THOUSANDS_RE = re.compile(r"^([+-]?)(\d{1,3}(?:,\d{3})+)(\.\d+)?$")
+_THOUSANDS_RE = re.compile(r"^([+-]?)([1-9]\d{0,2}(?:,\d{3})+)(\.\d+)?$")  # "0,111" is not a thousand
 _FRAC_RE = re.compile(r"^([+-]?)\\frac\{\s*([+-]?)\s*(\d+)\s*\}\{\s*([+-]?)\s*(\d+)\s*\}$")
 _SLASH_RE = re.compile(r"^([+-]?)\(?\s*([+-]?)(\d+)\s*\)?\s*/\s*\(?\s*([+-]?)(\d+)\s*\)?$")
 _MIXED_RE = re.compile(r"^([+-]?)(\d+)\s*\\frac\{\s*(\d+)\s*\}\{\s*(\d+)\s*\}$")
@@ -539,14 +567,31 @@ def _unwrap_text(s: str) -> str:
     return s
 
 
-_CHOICE_GOLD_VALUE = re.compile(r"^\(([A-J])\)\s*(.+)$", re.S)
+_CHOICE_GOLD_VALUE = re.compile(r"^(?:\(([A-J])\)\s*|([A-J])[.:)]\s+)(.+)$", re.S)  # "(A) 5", "C. x = 42"
 
 
 def parse_choice_with_value(s: str) -> tuple[str, str] | None:
     """A gold like ``(A) 5`` / ``\\textbf{(A)}\\ 5``: (letter, value)."""
     t = re.sub(r"\\text\s*\{([^{}]*)\}", r"\1", s).strip()
     m = _CHOICE_GOLD_VALUE.match(t)
-    return (m.group(1), m.group(2).strip()) if m else None
+    return (m.group(1) or m.group(2), m.group(3).strip()) if m else None
+
+
+_CHOICE_SET = re.compile(r"\(?([A-J])\)?(?:\s*(?:,|;|&|\band\b)\s*\(?([A-J])\)?){1,4}")
+_CHOICE_ONE = re.compile(r"\(?([A-J])\)?")
+
+
+def parse_choices(s: str) -> frozenset[str] | None:
+    """Several multiple-choice letters: ``AC``, ``A, C``, ``(A) and (C)``, ``\\text{(A), (C)}``;
+    None unless at least two distinct letters."""
+    t = re.sub(r"\\text(?:bf)?\s*\{([^{}]*)\}", r"\1", s).strip()
+    if re.fullmatch(r"[A-J]{2,5}", t):
+        letters = frozenset(t)
+    elif _CHOICE_SET.fullmatch(t):
+        letters = frozenset(m.group(1) for m in _CHOICE_ONE.finditer(t))
+    else:
+        return None
+    return letters if len(letters) >= 2 else None
 
 
 def parse_choice(s: str, *, gold: bool) -> str | None:
@@ -602,8 +647,15 @@ _UNIT_TAIL = re.compile(
 )
 
 
+_NUMBER_THEN_WORDS = re.compile(r"([+-]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+)?)\s+[a-zA-Z]{3,}(?:\s+[a-zA-Z]{3,})?")
+
+
 def strip_units(s: str) -> str:
-    """``5 \\text{ cm}^2`` -> ``5``; ``12 dollars`` -> ``12``; ``3 x`` stays."""
+    """``5 \\text{ cm}^2`` -> ``5``; ``12 dollars`` -> ``12``; ``10 edges`` -> ``10``
+    (a number and one or two words); ``3 x`` stays."""
+    m = _NUMBER_THEN_WORDS.fullmatch(s.strip())
+    if m and not re.search(r"\b(?:and|or|not)\b", s):
+        return m.group(1)
     for _ in range(3):
         m = _UNIT_TAIL.search(s)
         if not m or m.start() == 0:
@@ -737,6 +789,30 @@ def _inequality(s: str) -> Node | None:
     return None
 
 
+_NOT_EQUAL = re.compile(r"[a-zA-Z]\s*\\ne\s*(.+)")
+_SETMINUS = re.compile(r"(?:\\mathbb\s*\{?R\}?|\\R(?![a-zA-Z]))\s*(?:\\setminus|\\backslash|-|\\smallsetminus)\s*\\\{(.+)\\\}")
+
+
+def _excluded_points(s: str) -> Node | None:
+    """``x \\ne 2`` and ``\\mathbb{R} \\setminus \\{2, 5\\}``: the reals without some
+    numbers, as a union of open intervals (plain numbers only)."""
+    m = _NOT_EQUAL.fullmatch(s) or _SETMINUS.fullmatch(s)
+    if not m:
+        return None
+    texts = [t.strip() for t in split_top(m.group(1), (",",))]
+    if not texts or len(texts) > 10:
+        return None
+    try:
+        values = [parse_number(t) for t in texts]
+    except Unparseable:
+        return None
+    if any(v is None or v.tol is not None for v in values):
+        return None
+    order = sorted(zip((v.value for v in values), texts))  # type: ignore[union-attr]
+    ends = [_scalar("-\\infty")] + [_scalar(t) for _, t in order] + [_scalar("\\infty")]
+    return Union(tuple(Seq("tuple", (lo, hi), "()") for lo, hi in zip(ends, ends[1:])))
+
+
 def _flatten_pm(nodes: Any) -> tuple:
     """``\\{1 \\pm \\sqrt5, -2\\}`` is the set of three numbers."""
     out: list = []
@@ -766,7 +842,7 @@ def parse_structure(s: str, depth: int = 0) -> Node:
     if wrapped:
         s = wrapped.group(1)
     m = _MATRIX_RE.match(s)
-    if m:
+    if m and "\\begin" not in m.group(2):  # one matrix, not "A + B" or "A B" (sympy)
         body = m.group(2).strip().rstrip("\\").strip()
         rows = [r for r in re.split(r"\\\\", body) if r.strip()]
         cells = [[c.strip() for c in r.split("&")] for r in rows]
@@ -777,6 +853,13 @@ def parse_structure(s: str, depth: int = 0) -> Node:
     m = re.match(r"^[a-zA-Z]\s*\\in(?![a-zA-Z])\s*(.+)$", s)
     if m:
         return parse_structure(m.group(1), depth + 1)
+    # set-builder notation: "\{x \mid x > 2\}", "\{x : x \ne 0\}"
+    m = re.fullmatch(r"\\\{\s*[a-zA-Z]\s*(?:\\in\s*\\mathbb\s*\{?R\}?\s*)?(?:\\mid|\||:)\s*(.+?)\s*\\\}", s)
+    if m:
+        return parse_structure(m.group(1), depth + 1)
+    excluded = _excluded_points(s)
+    if excluded is not None:
+        return excluded
     if s in ("\\mathbb{R}", "\\mathbb R", "\\R", "(-\\infty,\\infty)") or s == "\\text{all real numbers}":
         return Seq("tuple", (_scalar("-\\infty"), _scalar("\\infty")), "()")
     if s in ("\\emptyset", "\\{\\}", "\\{ \\}", "\\emptyset\\}"):
@@ -803,8 +886,8 @@ def parse_structure(s: str, depth: int = 0) -> Node:
             raise Unparseable(f"more than {MAX_ITEMS} elements")
         if not inner:
             return Seq("set", ())
-        if len(items) > 1 and all(items):
-            return Seq("set", _flatten_pm(parse_structure(p, depth + 1) for p in items))
+        if len(items) > 1 and all(items):  # "{}": LaTeX renders {1,3} as "1,3" (see verify._cmp)
+            return Seq("set", _flatten_pm(parse_structure(p, depth + 1) for p in items), "{}")
         return parse_structure(inner, depth + 1)
     # one bracketed group: tuple, interval, set
     ob = _outer_bracket(s)
@@ -1022,10 +1105,18 @@ def _parser_classes() -> tuple[Any, Any, Any]:
     return _PARSER_CLASSES
 
 
-def latex_to_sympy(t: str) -> Any:
-    """Parse LaTeX with latex2sympy2_extended, ANTLR's two-stage way: SLL prediction
+def latex_to_sympy(t: str, fast_path: bool = True) -> Any:
+    """Parse LaTeX: common answer forms with :mod:`prolong.envs.math.fast_latex` (the tree
+    latex2sympy2_extended would build, without loading or warming its ANTLR parser),
+    anything else with latex2sympy2_extended, ANTLR's two-stage way: SLL prediction
     first (much faster on nested brackets), full LL when SLL reports an error. ANTLR
     guarantees that a successful SLL parse is the tree LL would build."""
+    if fast_path:
+        from prolong.envs.math.fast_latex import convert
+
+        out = convert(t)
+        if out is not None:
+            return out
     slow, fast, config = _parser_classes()
     if slow is None:
         from latex2sympy2_extended import latex2sympy

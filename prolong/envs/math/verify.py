@@ -7,7 +7,8 @@ A response is scored in two stages:
    intervals, matrices, equations) and exact numbers (integers, decimals, fractions,
    mixed numbers, percentages, scientific notation). Most responses are decided here.
 2. **sympy** (milliseconds) for what is left (radicals, pi, symbolic expressions,
-   equations): both sides are parsed with latex2sympy2_extended behind size guards and
+   equations): both sides are parsed (common forms by :mod:`prolong.envs.math.fast_latex`,
+   the rest by latex2sympy2_extended, to the same trees) behind size guards and
    compared exactly (rationals), to 45 significant digits (constants) or at random
    points plus exact cancellation (expressions). This stage runs in a worker process
    of :class:`prolong.pool.WorkerPool` with a killable deadline of
@@ -56,7 +57,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from prolong.core import Problem, Reason, Verdict
-from prolong.envs.math.extract import Extraction, clean_text, extract_answer, extract_boxed, undouble_backslashes
+from prolong.envs.math.extract import (
+    Extraction,
+    clean_text,
+    extract_answer,
+    extract_boxed,
+    joined_gold_boxes,
+    undouble_backslashes,
+)
 from prolong.envs.math.parse import (
     MAX_ITEMS,
     Equation,
@@ -74,6 +82,7 @@ from prolong.envs.math.parse import (
     is_simple_lhs,
     normalize,
     parse_choice,
+    parse_choices,
     parse_choice_with_value,
     parse_number,
     parse_structure,
@@ -147,13 +156,30 @@ def _number_candidates(n: Number, percent: bool) -> list[tuple[Any, Any]]:
     return out
 
 
-def _numbers_equal(g: Number, gp: bool, a: Number, ap: bool) -> bool:
+def _numbers_equal(g: Number, gp: bool, a: Number, ap: bool, atol: Any = None) -> bool:
     answers = [v for v, _ in _number_candidates(a, ap)]
     for gv, tol in _number_candidates(g, gp):
         for av in answers:
             if av == gv or (tol is not None and abs(av - gv) <= tol):
                 return True
-    return False
+    return atol is not None and not gp and not ap and abs(a.value - g.value) <= atol
+
+
+FLOAT_DIGITS = 10  # a decimal answer with 10 to 20 significant digits is a float rendering
+FLOAT_DIGITS_MAX = 20
+_PLAIN_DECIMAL = re.compile(r"[+-]?(\d*)\.(\d+)")
+
+
+def _float_tol(text: str, num: Number | None) -> Any:
+    """One unit of the last digit of a decimal answer of at least FLOAT_DIGITS significant
+    digits (``0.0833333333333333`` for 1/12, ``1.4142135624`` for \\sqrt2: rounded or cut
+    off), else None: ``0.333`` is not 1/3, and ``0.30000000000000004`` is not 3/10."""
+    if num is None or num.tol is None:
+        return None
+    m = _PLAIN_DECIMAL.fullmatch(text.strip())
+    if not m or not FLOAT_DIGITS <= len((m.group(1) + m.group(2)).lstrip("0")) <= FLOAT_DIGITS_MAX:
+        return None
+    return 2 * num.tol
 
 
 # --------------------------------------------------------------------------- sympy compare
@@ -373,14 +399,18 @@ def _proportional(d1: Any, d2: Any) -> bool:
 def _sympy_scalar_equal(g: Scalar, a: Scalar, gnum: Number | None) -> bool:
     import sympy
 
-    ge = _gold_to_sympy(g.text)
-    ae = to_sympy(a.text)
+    ge = _explicit_matrix(_gold_to_sympy(g.text))
+    ae = _explicit_matrix(to_sympy(a.text))
     if isinstance(ge, sympy.MatrixBase) or isinstance(ae, sympy.MatrixBase):
         if not (isinstance(ge, sympy.MatrixBase) and isinstance(ae, sympy.MatrixBase)) or ge.shape != ae.shape:
             return False
         return all(_sympy_value_equal(x, y, None) for x, y in zip(ge, ae))
     # degrees and percent are optional units (see the module docstring)
     tol = gnum.tol if gnum is not None else None
+    if tol is None and not ge.free_symbols:
+        atol = _float_tol(a.text, parse_number(a.text))  # 1.4142135624 for \sqrt2
+        if atol is not None:
+            tol = atol
     golds: list[tuple[Any, Any]] = [(ge, tol)]
     answers = [ae]
     if g.percent:
@@ -392,6 +422,40 @@ def _sympy_scalar_equal(g: Scalar, a: Scalar, gnum: Number | None) -> bool:
     if a.degree and not g.degree and ge.has(sympy.pi):
         answers = [ae * sympy.pi / 180]
     return any(_sympy_value_equal(x, y, t) for x, t in golds for y in answers)
+
+
+_MAX_MATRIX_CELLS = MAX_ITEMS
+
+
+def _explicit_matrix(e: Any) -> Any:
+    """``A + B``, ``A B``, ``2A`` of explicit matrices (unevaluated sympy matrix
+    expressions) as one explicit matrix; anything else as it is."""
+    import sympy
+
+    if isinstance(e, sympy.MatrixExpr) and not isinstance(e, sympy.MatrixBase):
+        if any(m.shape[0] * m.shape[1] > _MAX_MATRIX_CELLS for m in e.atoms(sympy.MatrixBase)):
+            raise TooLarge("matrix too large")
+        return sympy.Matrix(e.doit())
+    return e
+
+
+def _matrix_vs_expression(m: Matrix, text: str, gold_is_matrix: bool) -> bool:
+    """A matrix against an expression of matrices (``\\begin{pmatrix}..\\end{pmatrix} +
+    \\begin{pmatrix}..\\end{pmatrix}``), entry by entry."""
+    import sympy
+
+    e = _explicit_matrix(_gold_to_sympy(text) if not gold_is_matrix else to_sympy(text))
+    if not isinstance(e, sympy.MatrixBase) or e.shape != (len(m.rows), len(m.rows[0])):
+        return False
+    if any(len(r) != len(m.rows[0]) for r in m.rows):
+        return False
+    for cell, value in zip((c for r in m.rows for c in r), e):
+        if not isinstance(cell, Scalar):
+            return False
+        ce = _gold_to_sympy(cell.text) if gold_is_matrix else to_sympy(cell.text)
+        if not (_sympy_value_equal(ce, value, None) if gold_is_matrix else _sympy_value_equal(value, ce, None)):
+            return False
+    return True
 
 
 def _sympy_value_equal(g: Any, a: Any, tol: Any) -> bool:
@@ -505,12 +569,64 @@ def _is_relational(n: Node) -> bool:
     return isinstance(n, Relation) or (_is_interval(n) and n.brackets[0] in "([" and n.brackets[1] in ")]")
 
 
+_SINGLE_LETTER_NAME = re.compile(r"^[a-zA-Z](?:_\{?\w+\}?)?$")
+
+
+def _assignments_as_tuples(n: Node) -> Node | None:
+    """``p=5, q=2`` -> the tuple ``(5, 2)``; ``p=5,q=2; p=7,q=2`` -> two tuples. Values are
+    ordered by name when every name is one letter (``y=2, x=5`` is ``(5, 2)``), else as
+    written (``r=2, \\theta=\\pi``). None unless ``n`` is a list of assignments of constants
+    to at least two names."""
+    if not (isinstance(n, Seq) and n.kind == "list" and 2 <= len(n.items)):
+        return None
+    groups: list[list[tuple[str, str]]] = [[]]
+    for it in n.items:
+        if not isinstance(it, Equation) or not is_simple_lhs(it.lhs) or "(" in it.lhs:
+            return None
+        name = squash(it.lhs)
+        if has_variables(it.rhs) is not False:
+            return None
+        if any(name == k for k, _ in groups[-1]):
+            groups.append([])
+        groups[-1].append((name, it.rhs))
+    names = [k for k, _ in groups[0]]
+    if len(names) < 2 or any(sorted(k for k, _ in g) != sorted(names) for g in groups):
+        return None
+    ordered = all(_SINGLE_LETTER_NAME.match(k) for k in names)
+    tuples = []
+    for g in groups:
+        pairs = sorted(g) if ordered else g
+        tuples.append(Seq("tuple", tuple(parse_structure(v, 1) for _, v in pairs), "()"))
+    return tuples[0] if len(tuples) == 1 else Seq("list", tuple(tuples))
+
+
+def _tuple_shaped(n: Node) -> bool:
+    """A tuple, or a collection of tuples (``(5,2), (7,2)``)."""
+    if isinstance(n, Seq) and n.kind == "tuple":
+        return True
+    return isinstance(n, Seq) and bool(n.items) and all(isinstance(x, Seq) and x.kind == "tuple" for x in n.items)
+
+
+def _value_side(e: Equation) -> Node | None:
+    """The value an equation states when compared with a plain value: ``x = 2`` -> 2,
+    ``PQ = 7`` -> 7, ``3 \times 4 = 12`` -> 12 (a computation: the last side),
+    ``5 = x`` -> 5; None for a relation such as ``x + y = 3``."""
+    if is_simple_lhs(e.lhs) or _value_lhs(e.lhs, e.rhs):
+        return parse_structure(e.rhs, 1)
+    if has_variables(e.lhs) is False:
+        if is_simple_lhs(e.rhs) and has_variables(e.rhs):
+            return parse_structure(e.lhs, 1)
+        if has_variables(e.rhs) is False:
+            return parse_structure(e.rhs, 1)
+    return None
+
+
 def _cmp(g: Node, a: Node, ctx: _Ctx) -> bool | None:
     """Is answer node ``a`` equivalent to gold node ``g``? None: undecided without sympy."""
     if isinstance(g, Relation) or isinstance(a, Relation):
         if isinstance(g, Relation) and isinstance(a, Relation) and g.text == a.text:
             return True
-        if not (_is_relational(g) and _is_relational(a)):
+        if not (_set_like(g) and _set_like(a)):
             return False
         if not ctx.sympy:
             raise _NeedSympy
@@ -524,16 +640,20 @@ def _cmp(g: Node, a: Node, ctx: _Ctx) -> bool | None:
             w = text_words(a.text)
             return w == g.words if w else False
         return False
+    if _tuple_shaped(g) and not _tuple_shaped(a):  # (5, 2) ~ "p = 5, q = 2"
+        a = _assignments_as_tuples(a) or a
+    elif _tuple_shaped(a) and not _tuple_shaped(g):
+        g = _assignments_as_tuples(g) or g
     if isinstance(a, Equation) and not isinstance(g, Equation):
-        if not (is_simple_lhs(a.lhs) or _value_lhs(a.lhs, a.rhs)):
+        value = _value_side(a)
+        if value is None:
             return False
-        a = parse_structure(a.rhs, 1)
+        a = value
     if isinstance(g, Equation):
         if isinstance(a, Equation):
             return _cmp_equation(g, a, ctx)
-        if is_simple_lhs(g.lhs) or _value_lhs(g.lhs, g.rhs):
-            return _cmp(parse_structure(g.rhs, 1), a, ctx)
-        return False
+        value = _value_side(g)
+        return _cmp(value, a, ctx) if value is not None else False
     if isinstance(g, Matrix):
         if isinstance(a, Matrix):
             if len(g.rows) != len(a.rows) or any(len(x) != len(y) for x, y in zip(g.rows, a.rows)):
@@ -542,6 +662,11 @@ def _cmp(g: Node, a: Node, ctx: _Ctx) -> bool | None:
         v = _vector(g)
         if v is not None and isinstance(a, Seq) and a.kind != "set":
             return _ordered(v, a.items, ctx)
+        if isinstance(a, Scalar) and "\\begin" in a.text:  # A + B, A B
+            if not ctx.sympy:
+                raise _NeedSympy
+            ctx.used("sympy")
+            return _matrix_vs_expression(g, a.text, gold_is_matrix=True)
         return False
     if isinstance(g, Union) or (isinstance(a, Union) and _is_interval(g)):
         r = _cmp_interval_sets(g, a, ctx)
@@ -566,8 +691,8 @@ def _cmp(g: Node, a: Node, ctx: _Ctx) -> bool | None:
                 return _cmp(g.items[0], a, ctx)
             return False
         if g.kind == "tuple":
-            if a.kind == "set":
-                return False
+            if a.kind == "set":  # {1,3} with plain braces is rendered "1,3": ordered
+                return _ordered(g.items, a.items, ctx) if a.brackets == "{}" and g.brackets == "()" else False
             if a.kind == "tuple" and len(g.items) == 2 and a.brackets != g.brackets:
                 return False  # (1, 2] is not [1, 2]; (1, 2) is not [1, 2]
             return _ordered(g.items, a.items, ctx)
@@ -581,6 +706,11 @@ def _cmp(g: Node, a: Node, ctx: _Ctx) -> bool | None:
             a = a.items[0]
         if isinstance(a, Scalar):
             return _cmp_scalar(g, a, ctx)
+        if isinstance(a, Matrix) and "\\begin" in g.text:
+            if not ctx.sympy:
+                raise _NeedSympy
+            ctx.used("sympy")
+            return _matrix_vs_expression(a, g.text, gold_is_matrix=False)
         return False
     return False
 
@@ -602,7 +732,8 @@ def _cmp_scalar(g: Scalar, a: Scalar, ctx: _Ctx) -> bool | None:
     anum = parse_number(a.text)
     if gnum is not None and anum is not None:
         ctx.used("numeric")
-        if _numbers_equal(gnum, g.percent, anum, a.percent):
+        atol = _float_tol(a.text, anum) if gnum.tol is None else None
+        if _numbers_equal(gnum, g.percent, anum, a.percent, atol):
             return True
         if (g.degree or a.degree) and "\\pi" not in g.text + a.text:
             return False
@@ -713,31 +844,126 @@ def _cmp_interval_sets(g: Node, a: Node, ctx: _Ctx) -> bool | None:
     return _merge(gi) == _merge(ai)
 
 
-def _sympy_sets_equal(g: Node, a: Node) -> bool | None:
-    """Unions of intervals with endpoints such as ``\\sqrt2``, as sympy sets."""
+def _intervals_as_set(n: Node) -> Any:
+    """An interval or a union of intervals (constant endpoints) as a sympy set."""
     import sympy
 
-    def as_set(n: Node) -> Any:
-        parts = []
-        for it in n.items if isinstance(n, Union) else (n,):
-            if it.brackets[0] not in "([" or it.brackets[1] not in ")]":
-                raise Unparseable("not an interval")
-            lo, hi, lc, hc = _interval_bounds(it)
-            if lo.free_symbols or hi.free_symbols:
-                raise Unparseable("an interval with variables")
-            parts.append(sympy.Interval(lo, hi, not lc, not hc))
-        return sympy.Union(*parts)
+    parts = []
+    for it in n.items if isinstance(n, Union) else (n,):
+        if not _is_interval(it) or it.brackets[0] not in "([" or it.brackets[1] not in ")]":
+            raise Unparseable("not an interval")
+        lo, hi, lc, hc = _interval_bounds(it)
+        if lo.free_symbols or hi.free_symbols:
+            raise Unparseable("an interval with variables")
+        parts.append(sympy.Interval(lo, hi, not lc, not hc))
+    return sympy.Union(*parts)
 
-    try:
-        sg, sa = as_set(g), as_set(a)
-    except Unparseable:
-        return None
+
+def _sets_equal(sg: Any, sa: Any) -> bool:
+    import sympy
+
     if sg == sa:
         return True
     try:
         return bool(sympy.Complement(sg, sa) == sympy.S.EmptySet and sympy.Complement(sa, sg) == sympy.S.EmptySet)
     except Exception:  # noqa: BLE001
         return False
+
+
+def _sympy_sets_equal(g: Node, a: Node) -> bool | None:
+    """Unions of intervals with endpoints such as ``\\sqrt2``, as sympy sets."""
+    try:
+        sg, sa = _intervals_as_set(g), _intervals_as_set(a)
+    except Unparseable:
+        return None
+    return _sets_equal(sg, sa)
+
+
+MAX_INEQUALITY_OPS = 30  # an inequality solved for its set: at most this many operations,
+MAX_INEQUALITY_DEGREE = 6  # degree at most 6, in factors over Q of degree at most 2,
+MAX_INEQUALITY_ABS = 2  # and at most 2 absolute values (each doubles the cases)
+
+
+def _solvable(e: Any, v: Any) -> bool:
+    """Small enough to hand to sympy's inequality solver: a rational function of ``v``
+    (absolute values allowed) of bounded size and degree."""
+    import sympy
+
+    if sympy.count_ops(e) > MAX_INEQUALITY_OPS or len(e.atoms(sympy.Abs)) > MAX_INEQUALITY_ABS:
+        return False
+    for node in sympy.preorder_traversal(e):
+        if isinstance(node, sympy.Function) and not isinstance(node, sympy.Abs):
+            return False
+        if isinstance(node, sympy.Pow) and node.base.has(v) and not (node.exp.is_Integer and abs(int(node.exp)) <= MAX_INEQUALITY_DEGREE):
+            return False
+        if isinstance(node, sympy.Float) or (node.is_Number and not node.is_Rational):
+            return False
+    num, den = sympy.fraction(sympy.together(e.replace(sympy.Abs, lambda x: x)))
+    for part in (num, den):
+        if part.has(v):
+            try:
+                if sympy.Poly(part, v).degree() > MAX_INEQUALITY_DEGREE:
+                    return False
+                if any(sympy.degree(f, v) > 2 for f, _ in sympy.factor_list(part, v)[1]):
+                    return False  # roots of an irreducible cubic: no competition answer, slow to solve
+            except Exception:  # noqa: BLE001
+                return False
+    return True
+
+
+def _relation_set(n: Relation) -> Any:
+    """The real solutions of an inequality in one variable (``x^2 < 4``,
+    ``1 \\le |z| \\le \\frac32``, a chain) as a sympy set; None when it has several
+    variables or is too large to solve (see _solvable)."""
+    import sympy
+
+    text = n.raw or n.text
+    if len(text) > 200:
+        return None
+    parts = [p.strip() for p in _REL_SPLIT.split(text)]
+    if len(parts) < 3 or len(parts) % 2 == 0 or len(parts) > 7 or not all(parts[::2]):
+        return None
+    exprs = [to_sympy(p) for p in parts[::2]]
+    syms = set().union(*(e.free_symbols for e in exprs))
+    if len(syms) != 1:
+        return None
+    (v,) = syms
+    ops = {"<": sympy.Lt, "\\le": sympy.Le, ">": sympy.Gt, "\\ge": sympy.Ge}
+    out = sympy.S.Reals
+    for i, op in enumerate(parts[1::2]):
+        d = exprs[i] - exprs[i + 1]
+        if not _solvable(d, v):
+            return None
+        sol = sympy.solveset(ops[op](d, 0), v, sympy.S.Reals)
+        if isinstance(sol, sympy.ConditionSet):
+            return None
+        out = sympy.Intersection(out, sol)
+    return out
+
+
+def _node_as_set(n: Node) -> Any:
+    """A relation, an interval, a union of intervals or a list of them (``x < -1 or x > 1``)
+    as a sympy set of real numbers; None when it is not one."""
+    import sympy
+
+    try:
+        if isinstance(n, Relation):
+            return _relation_set(n)
+        if isinstance(n, Seq) and n.kind == "list" and n.items and all(_is_relational(x) for x in n.items):
+            sets = [_node_as_set(x) for x in n.items]
+            return None if any(x is None for x in sets) else sympy.Union(*sets)
+        return _intervals_as_set(n)
+    except Unparseable:
+        return None
+
+
+def _set_like(n: Node) -> bool:
+    """A relation, an interval, or a union/list of them."""
+    if _is_relational(n):
+        return True
+    if isinstance(n, Union):
+        return all(_is_interval(x) for x in n.items)
+    return isinstance(n, Seq) and n.kind == "list" and bool(n.items) and all(_is_relational(x) for x in n.items)
 
 
 _REL_SPLIT = re.compile(r"(\\le|\\ge|<|>)(?![a-zA-Z])")
@@ -833,13 +1059,16 @@ def _relations_equal(g: Node, a: Node) -> bool:
                 return False
             if _positive_multiple(rg[0], ra[0]):
                 return True
-    gi = _relation_as_interval(g) if isinstance(g, Relation) else _interval_bounds(g)
-    ai = _relation_as_interval(a) if isinstance(a, Relation) else _interval_bounds(a)
-    if gi is None or ai is None:
+    if _is_relational(g) and _is_relational(a):
+        gi = _relation_as_interval(g) if isinstance(g, Relation) else _interval_bounds(g)
+        ai = _relation_as_interval(a) if isinstance(a, Relation) else _interval_bounds(a)
+        if gi is not None and ai is not None:
+            return gi[2:] == ai[2:] and all(_bound_equal(x, y) for x, y in zip(gi[:2], ai[:2]))
+    # nonlinear, chained or piecewise: x^2 < 4 ~ -2 < x < 2; 1 \le |z| \le 2 ~ [-2,-1] \cup [1,2]
+    sg, sa = _node_as_set(g), _node_as_set(a)
+    if sg is None or sa is None:
         return False
-    if gi[2:] != ai[2:]:
-        return False
-    return all(_bound_equal(x, y) for x, y in zip(gi[:2], ai[:2]))
+    return _sets_equal(sg, sa)
 
 
 def _bound_equal(x: Any, y: Any) -> bool:
@@ -905,10 +1134,21 @@ def parse_gold(answer: Any) -> str:
         raise InvalidGold("the gold answer is empty")
     s = undouble_backslashes(s)
     if "\\boxed" in s or "\\fbox" in s:  # a solution, or "\boxed{1}\boxed{2}"
-        boxed = extract_boxed(clean_text(s)).answer
+        text = clean_text(s)
+        joined = joined_gold_boxes(text)
+        if joined:
+            return joined  # a gold of several boxes: "\boxed{1} papers and \boxed{2} bins"
+        boxed = extract_boxed(text).answer
         if boxed:
             s = boxed
+    elif 200 < len(s) <= 10 * MAX_GOLD_CHARS and len(_GOLD_WORD.findall(s, 0, 2000)) >= 8:
+        stated = extract_answer(s).answer  # a worked solution as the gold: its "Final Answer: ..." line
+        if stated:
+            s = stated
     return s
+
+
+_GOLD_WORD = re.compile(r"\b[A-Za-z]{3,}\b")  # linear: a 100k-letter "word" is one match
 
 
 def gold_text(answer: Any) -> str | None:
@@ -985,6 +1225,11 @@ def _judge(gold: str, answer: str, use_sympy: bool) -> Judgement:
     letter = parse_choice(g, gold=True)
     if letter is not None:
         return Judgement(parse_choice(a, gold=False) == letter, "choice")
+    letters = parse_choices(g)
+    if letters is not None:  # several letters: "AC" ~ "A, C" ~ "(A) and (C)"
+        said = parse_choices(a)
+        if said is not None or not re.fullmatch(r"[A-J]{2,5}", g.strip()):  # "AB" may name a segment
+            return Judgement(said == letters, "choice")
     lettered = parse_choice_with_value(g)
     if lettered is not None:  # "(A) 5": the letter, or the value itself
         said = parse_choice(a, gold=False)
@@ -1003,6 +1248,7 @@ def _judge(gold: str, answer: str, use_sympy: bool) -> Judgement:
         return Judgement(False, "parse", str(e), Reason.UNPARSEABLE)
     except RecursionError:
         return Judgement(False, "parse", "answer nested too deeply", Reason.UNPARSEABLE)
+    gn, an = _decimal_commas(g, gn, a, an)
     ctx = _Ctx(use_sympy)
     try:
         r = _cmp(gn, an, ctx)
@@ -1023,6 +1269,43 @@ def _judge(gold: str, answer: str, use_sympy: bool) -> Judgement:
     return Judgement(bool(r), ctx.path)
 
 
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
+
+
+def _number_node(n: Node) -> bool:
+    try:
+        return isinstance(n, Scalar) and parse_number(n.text) is not None
+    except Unparseable:
+        return False
+
+
+def _decimal_commas(g: str, gn: Node, a: str, an: Node) -> tuple[Node, Node]:
+    """``3,5`` / ``3{,}5`` written as a decimal comma: read as 3.5 when the other side is one
+    number (a list ``3, 5`` has a space; ``1,000`` is a thousand; ``0,111`` is a decimal)."""
+
+    def as_decimal(text: str, node: Node) -> Node | None:
+        if isinstance(node, Seq) and node.kind == "list" and len(node.items) == 2:
+            t = text.strip().rstrip("%").strip()
+            if _DECIMAL_COMMA.fullmatch(t):
+                return _scalar_node(text.replace(",", "."))
+        return None
+
+    if _number_node(gn):
+        alt = as_decimal(a, an)
+        return gn, alt if alt is not None else an
+    if _number_node(an):
+        alt = as_decimal(g, gn)
+        return alt if alt is not None else gn, an
+    return gn, an
+
+
+def _scalar_node(text: str) -> Node | None:
+    try:
+        return parse_structure(text)
+    except Unparseable:
+        return None
+
+
 def answers_match(gold: str, answer: str) -> bool:
     """True when ``answer`` (already extracted) is equivalent to ``gold``; runs sympy in-process."""
     return bool(judge(gold, answer, use_sympy=True).correct)
@@ -1032,19 +1315,20 @@ def _judge_in_worker(gold: str, answer: str) -> tuple:
     return judge(gold, answer, use_sympy=True).as_tuple()
 
 
-# Answers of common shapes: parsing them once starts filling the ANTLR parser's prediction
-# cache (its DFA), which every forked worker inherits (a cold parser takes several times
-# longer per expression). Kept short: it runs before the first sympy comparison.
+# Two comparisons that every forked worker inherits the imports of: sympy itself, the
+# modules sympy loads on its first symbolic subtraction (about 0.2 s) and its evalf path.
+# Answers of common shapes are read by prolong.envs.math.fast_latex, so the ANTLR parser of
+# latex2sympy2_extended is neither loaded nor warmed here: a worker that meets a rarer
+# form loads it then (about 0.5 s, within the worker's deadline).
 _PRIME_PAIRS = (
-    ("\\frac{\\sqrt{3}}{2}", "\\sqrt{3}/2"),
     ("x^2+1", "1+x^2"),
-    ("3x^{2}-2x+1", "(x-1)(3x+1)+2"),
+    ("\\frac{\\sqrt{3}}{2}", "\\sqrt{3}/2"),
 )
 
 
 def _prime() -> None:
-    """Import sympy and latex2sympy and parse answers of the common shapes (fills the
-    parser's caches before workers are forked)."""
+    """Import sympy and run the comparisons of :data:`_PRIME_PAIRS` (before workers are
+    forked, so that they start warm)."""
     for g, a in _PRIME_PAIRS:
         try:
             judge(g, a, use_sympy=True)
@@ -1268,13 +1552,17 @@ class MathVerifier:
             else:
                 pending.append((i, gold, ex, extracted))  # type: ignore[arg-type]
         if pending:
-            workers = min(len(pending), _runner().max_workers)
+            # one sympy comparison per distinct (gold, answer): a group of samples often
+            # repeats an answer (GRPO draws 16 per prompt), and the judgement is a
+            # function of the two texts alone
+            keys = list(dict.fromkeys((gold, extracted) for _, gold, _, extracted in pending))
+            workers = min(len(keys), _runner().max_workers)
             if workers <= 1 or in_worker():
-                for i, gold, ex, extracted in pending:
-                    out[i] = self._verdict(self._second_stage(gold, extracted), ex)
+                js = [self._second_stage(gold, extracted) for gold, extracted in keys]
             else:
                 with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prolong-math") as tp:
-                    js = list(tp.map(lambda t: self._second_stage(t[1], t[3]), pending))
-                for (i, _, ex, _), j in zip(pending, js):
-                    out[i] = self._verdict(j, ex)
+                    js = list(tp.map(lambda k: self._second_stage(*k), keys))
+            judged = dict(zip(keys, js))
+            for i, gold, ex, extracted in pending:
+                out[i] = self._verdict(judged[(gold, extracted)], ex)
         return [v for v in out if v is not None]
