@@ -118,8 +118,7 @@ def _summarise(rows: list[dict[str, Any]], n: int, ks: list[int]) -> dict[str, f
 
 def resolve_env_id(name: str) -> str:
     """An env id from a name a user types: ``prolong/math-v0``, ``math``, ``reasoning_gym``
-    (:func:`prolong.scoring.resolve_env_id`, the one rule; the toy env is known too)."""
-    import prolong.trainer.toy  # noqa: F401  registers prolong/toy-add-v0
+    (:func:`prolong.scoring.resolve_env_id`, the one rule)."""
     from prolong.scoring import resolve_env_id as resolve
 
     return resolve(name)

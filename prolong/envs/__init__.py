@@ -28,6 +28,7 @@ BUILTIN_ENVS: dict[str, tuple[str, str, str]] = {
     "prolong/ifeval-v0": ("prolong.envs.ifeval:IFEvalEnv", "ifeval", "IFEval-style verifiable instruction constraints"),
     "prolong/mix-v0": ("prolong.envs.mix:MixEnv", "mix", "the paper's weighted blend of all domains"),
     "prolong/arith-v0": ("prolong.envs.arith:ArithEnv", "arith", "two-digit + and - column by column; held-out facts unseen"),
+    "prolong/toy-add-v0": ("prolong.envs.toy:ToyAdditionEnv", "toy_add", "integer addition for tiny models (the trainer's tests)"),
 }
 
 # domain -> "module:Verifier" (instantiated on first use)
@@ -39,6 +40,7 @@ BUILTIN_VERIFIERS: dict[str, str] = {
     "ifeval": "prolong.envs.ifeval:IFEvalVerifier",
     "mix": "prolong.envs.mix:MixVerifier",
     "arith": "prolong.envs.arith:ArithVerifier",
+    "toy_add": "prolong.envs.toy:ToyAddVerifier",
 }
 
 

@@ -1,6 +1,6 @@
 """``prolong/toy-add-v0``: integer addition with a boxed answer, small enough for a tiny
-model on a CPU to learn within minutes. The trainer's tests and the embedded default
-use it; it registers itself when :mod:`prolong.trainer` is imported.
+model on a CPU to learn within minutes. The trainer's tests use it; it is registered
+with the other built-in envs (:mod:`prolong.envs`) by ``import prolong``.
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from prolong.core import GeneratedProblems, Task, derive_seed, register_verifier
-from prolong.env import TaskEnv, register_env
+from prolong.core import GeneratedProblems, Task, derive_seed
+from prolong.env import TaskEnv
 from prolong.envs.arith import ArithVerifier
 
 __all__ = ["ToyAdditionEnv", "ToyAddVerifier", "make_toy_task", "ENV_ID", "DOMAIN"]
@@ -103,6 +103,3 @@ class ToyAdditionEnv(TaskEnv):
             raise ValueError(f"{ENV_ID} only has its built-in generator; got source={source!r}")
         super().__init__(make_toy_task(max_operand=max_operand, split=split, seed=seed), render_mode=render_mode)
 
-
-register_verifier(DOMAIN, ToyAddVerifier())
-register_env(ENV_ID, "prolong.trainer.toy:ToyAdditionEnv", domain=DOMAIN, description=ToyAdditionEnv.__doc__.splitlines()[0] if ToyAdditionEnv.__doc__ else "")

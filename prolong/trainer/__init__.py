@@ -8,15 +8,14 @@ Modules: :mod:`~prolong.trainer.config` (the one config dataclass),
 pure functions), :mod:`~prolong.trainer.engines` (rollout engines), :mod:`~prolong.trainer.resets`
 (hard resets and their triggers), :mod:`~prolong.trainer.loop` (the loop),
 :mod:`~prolong.trainer.checkpoint`, :mod:`~prolong.trainer.metrics`,
-:mod:`~prolong.trainer.tiny` (the project's own tiny model), :mod:`~prolong.trainer.toy`
-(``prolong/toy-add-v0``), :mod:`~prolong.trainer.cli` (``prolong train``, ``prolong plot``).
+:mod:`~prolong.trainer.tiny` (the project's own tiny model),
+:mod:`~prolong.trainer.cli` (``prolong train``, ``prolong plot``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from prolong.trainer import toy as _toy  # noqa: F401  registers prolong/toy-add-v0
 from prolong.trainer.config import ConfigError, TrainConfig
 from prolong.trainer.engines import Completion, HFEngine, RolloutEngine, build_engine
 

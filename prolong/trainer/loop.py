@@ -55,7 +55,6 @@ def make_envs(cfg: TrainConfig, *, split: str = "train") -> dict[str, Task]:
     import gymnasium as gym
 
     import prolong  # noqa: F401  registers the built-in envs
-    import prolong.trainer.toy  # noqa: F401  registers prolong/toy-add-v0
 
     tasks: dict[str, Task] = {}
     for env_id in cfg.envs:
