@@ -79,15 +79,23 @@ def _grad_worker(rank, port, out_dir):
     global_tokens = D.all_reduce_sum(sum(n for n, _ in SHARDS[rank]))
     (_token_loss_sum(model, seqs) / global_tokens).backward()
     D.all_reduce_gradients(model)
-    # dynamic sampling left rank 1 one group short: both ranks train on 2 groups
+    # dynamic sampling left rank 1 one group short (of 3 per rank): both ranks train on 2 groups,
+    # and both batches are short
     rollout = SimpleNamespace(problems=["a", "b", "c"][: 3 - rank], completions=[[1], [2], [3]][: 3 - rank],
-                              rewards=[[0.0], [1.0], [0.5]][: 3 - rank], metrics={})
+                              rewards=[[0.0], [1.0], [0.5]][: 3 - rank],
+                              metrics={"dynamic_sampling/missing_groups": rank, "dynamic_sampling/short_batch": float(rank)})
     D.equalize_rollout(rollout)
-    metrics = D.reduce_metrics({"reward/mean": 0.2 + 0.4 * rank, "groups": len(rollout.problems), "time/step": 1.0 + rank,
-                                **({"reward/code": 1.0} if rank == 1 else {})})
+    metrics = D.reduce_metrics({**rollout.metrics, "reward/mean": 0.2 + 0.4 * rank, "groups": len(rollout.problems),
+                                "time/step": 1.0 + rank, **({"reward/code": 1.0} if rank == 1 else {})})
+    # float16 loss scaling: an inf gradient on rank 1 only skips the update on both ranks
+    from prolong.trainer.precision import LossScaler
+
+    p = torch.nn.Parameter(torch.ones(2))
+    p.grad = torch.tensor([float("inf") if rank == 1 else 4.0, 4.0])
+    found_inf = LossScaler(init_scale=4.0).unscale_([p], any_rank=D.all_reduce_sum)
     torch.save({"grad": model.weight.grad.clone(), "weight": model.weight.detach().clone(), "tokens": global_tokens,
-                "kept": rollout.problems, "trimmed": rollout.metrics["dist/groups_trimmed"], "metrics": metrics},
-               os.path.join(out_dir, f"rank{rank}.pt"))
+                "kept": rollout.problems, "trimmed": rollout.metrics["dist/groups_trimmed"], "metrics": metrics,
+                "found_inf": found_inf}, os.path.join(out_dir, f"rank{rank}.pt"))
     D.finish()
 
 
@@ -100,7 +108,10 @@ def test_summed_gradients_over_the_global_token_count_equal_the_whole_batch_toke
     assert torch.equal(r0["weight"], r1["weight"])  # rank 0's initial weights everywhere
     assert torch.equal(r0["grad"], r1["grad"])
     assert r0["kept"] == ["a", "b"] and r1["kept"] == ["a", "b"] and (r0["trimmed"], r1["trimmed"]) == (1, 0)
-    assert r0["metrics"] == r1["metrics"] == {"reward/mean": pytest.approx(0.4), "groups": 4, "time/step": 2.0, "reward/code": 1.0}
+    assert r0["metrics"] == r1["metrics"] == {"reward/mean": pytest.approx(0.4), "groups": 4, "time/step": 2.0, "reward/code": 1.0,
+                                              "dist/groups_trimmed": 1, "dynamic_sampling/missing_groups": 2,
+                                              "dynamic_sampling/short_batch": 1.0}  # 4 of 6 groups: 2 missing
+    assert r0["found_inf"] is True and r1["found_inf"] is True
     # one process with the whole batch: token-mean over all 13 tokens
     torch.manual_seed(0)
     model = torch.nn.Linear(3, 1)

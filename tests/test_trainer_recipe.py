@@ -211,6 +211,68 @@ def test_response_logprobs_never_hold_batch_x_length_x_vocab_and_equal_the_plain
     torch.testing.assert_close(out["lp"] * batch.resp_mask, lp_ref, atol=1e-5, rtol=0)
 
 
+def _hand_grads(model, batch, per_token_divisor):
+    """Gradients of sum(-A * ratio * mask) / divisor on-policy (ratio = exp(logp - logp.detach())), by hand."""
+    vocab = model.get_output_embeddings().weight.shape[0]
+    model.zero_grad()
+    model.train()
+    logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
+    logits = torch.gather(logits, 1, batch.resp_pos.unsqueeze(-1).expand(-1, -1, vocab))
+    logp = torch.log_softmax(logits, -1).gather(-1, batch.resp_tokens.unsqueeze(-1)).squeeze(-1)
+    mask = batch.resp_mask * batch.weights[:, None]
+    (per_token_divisor(-batch.advantages[:, None] * torch.exp(logp - logp.detach()) * mask, mask)).backward()
+    return [p.grad.clone() for p in model.parameters()]
+
+
+def test_dr_grpo_divides_by_max_new_tokens_as_verl_or_by_the_batch_too_as_trl():
+    from prolong.trainer.loop import update_policy
+
+    torch.manual_seed(0)
+    model, _ = _tiny()
+    batch = _batch(model.get_output_embeddings().weight.shape[0], n=6)
+    grads = {}
+    for divisor in ("max_new_tokens", "batch_x_max_new_tokens"):
+        opt = RecordingSGD(model.parameters())
+        cfg = _cfg("loss_agg=seq-mean-token-sum-norm", "max_new_tokens=16", f"dr_grpo_divisor={divisor}", "micro_batch_size=2")
+        update_policy(model, None, opt, batch, cfg, step=0, lr=0.0)
+        grads[divisor] = opt.grads[0]
+    assert TrainConfig().dr_grpo_divisor == "max_new_tokens"  # verl's, the default
+    verl = _hand_grads(model, batch, lambda x, m: x.sum() / 16)  # sum / max_new_tokens, whatever the lengths
+    trl = _hand_grads(model, batch, lambda x, m: x.sum() / (6 * 16))  # sum / (B * max_new_tokens)
+    for g, v, t, tr in zip(grads["max_new_tokens"], verl, grads["batch_x_max_new_tokens"], trl):
+        torch.testing.assert_close(g, v, atol=1e-6, rtol=1e-4)
+        torch.testing.assert_close(t, tr, atol=1e-7, rtol=1e-4)
+    with pytest.raises(Exception, match="dr_grpo_divisor"):
+        _cfg("dr_grpo_divisor=batch").validate()
+
+
+@pytest.mark.parametrize("agg", ["seq-mean-token-mean", "seq-mean-token-sum"])
+def test_fully_masked_rows_do_not_count_in_the_sequence_means_of_an_update(agg):
+    # a row with no token in the loss (truncated, under the overlong filter) changes nothing:
+    # the update is the one of the batch without it, also split into micro-batches
+    from prolong.trainer.loop import update_policy
+
+    torch.manual_seed(0)
+    model, _ = _tiny()
+    batch = _batch(model.get_output_embeddings().weight.shape[0], n=6)
+    batch.weights[3] = 0.0
+    kept = batch.select(torch.tensor([0, 1, 2, 4, 5]))
+    grads = []
+    for b in (batch, kept):
+        opt = RecordingSGD(model.parameters())
+        update_policy(model, None, opt, b, _cfg(f"loss_agg={agg}", "micro_batch_size=2"), step=0, lr=0.0)
+        grads.append(opt.grads[0])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-4)
+    # and by hand: the mean over the 5 rows with tokens, not the 6 rows
+    if agg == "seq-mean-token-mean":
+        hand = _hand_grads(model, batch, lambda x, m: (x.sum(-1) / m.sum(-1).clamp(min=1)).sum() / 5)
+    else:
+        hand = _hand_grads(model, batch, lambda x, m: x.sum() / 5)
+    for a, h in zip(grads[0], hand):
+        torch.testing.assert_close(a, h, atol=1e-6, rtol=1e-4)
+
+
 def test_token_budget_micro_batches_respect_the_budget_and_give_the_same_gradient():
     from prolong.trainer.logprobs import token_budget_micro_batches
     from prolong.trainer.loop import update_policy

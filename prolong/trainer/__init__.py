@@ -6,7 +6,8 @@
 Modules: :mod:`~prolong.trainer.config` (the one config dataclass),
 :mod:`~prolong.trainer.algorithms` (advantages, clipped loss, KL, aggregation, filters:
 pure functions), :mod:`~prolong.trainer.engines` (rollout engines), :mod:`~prolong.trainer.resets`
-(hard resets and their triggers), :mod:`~prolong.trainer.loop` (the loop),
+(hard resets and their triggers), :mod:`~prolong.trainer.precision` (float16 loss
+scaling), :mod:`~prolong.trainer.loop` (the loop),
 :mod:`~prolong.trainer.checkpoint`, :mod:`~prolong.trainer.metrics`,
 :mod:`~prolong.trainer.tiny` (the project's own tiny model),
 :mod:`~prolong.trainer.cli` (``prolong train``, ``prolong plot``).

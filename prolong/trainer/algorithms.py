@@ -250,7 +250,8 @@ def aggregate_loss(
     "a constant ... so that the gradient does not depend on response lengths"); TRL's
     ``loss_type="dr_grpo"`` divides by ``B * max_len`` instead, so this loss is ``B``
     times TRL's (the gradient scale grows with the batch; Adam is nearly invariant to
-    it, gradient clipping by norm is not).
+    it, gradient clipping by norm is not). The trainer passes ``max_len = max_new_tokens``
+    (verl) or ``B * max_new_tokens`` (TRL) as ``dr_grpo_divisor`` says.
 
     When a batch is split into micro-batches whose gradients are accumulated, pass
     the whole batch's ``num_tokens`` (sum of its mask) and ``num_seqs`` (its rows with a

@@ -1,7 +1,7 @@
 """Checkpoints that make a killed run resumable bit for bit.
 
 A checkpoint is ``OUT_DIR/checkpoints/step_000020/state.pt`` holding the policy, the
-reference policy (if any), the optimizer, the reset-trigger and LR-schedule state, the
+reference policy (if any), the optimizer, the float16 loss scaler, the reset-trigger and LR-schedule state, the
 RNG states (python, numpy, torch), the step (which is also the data position: problems
 are drawn from ``(seed, step)``) and the metrics so far. It is written into a temporary
 directory and renamed into place, so a checkpoint directory that exists is complete

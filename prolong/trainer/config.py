@@ -76,8 +76,22 @@ class TrainConfig:
     fp32_master_weights: bool = True
     """Keep float32 master weights and optimizer state when ``dtype`` is 16-bit. False:
     the weights themselves are 16-bit (pure bf16; at lr 2e-6 most bf16 weights never move:
-    an update below half a bf16 ulp rounds away). ``float16`` compute has no loss scaling:
-    prefer ``bfloat16``."""
+    an update below half a bf16 ulp rounds away). ``float16`` needs it with
+    ``loss_scaling`` (the gradients are unscaled in float32)."""
+    loss_scaling: bool = True
+    """Dynamic loss scaling for ``dtype: float16`` (``torch.amp.GradScaler``'s algorithm,
+    ``prolong/trainer/precision.py``): the loss is multiplied by a scale before the backward
+    pass so that float16 activation gradients do not underflow to zero; the float32 master
+    gradients, accumulated over micro-batches and summed over ranks, are divided by it
+    before clipping; an update with an inf/NaN gradient is skipped (weights and AdamW state
+    untouched) and halves the scale; ``loss_scale_growth_interval`` good updates in a row
+    double it. The scale is checkpointed and restarts at each hard reset. Logged as
+    ``loss_scale`` and ``updates_skipped``. Ignored for ``float32``/``bfloat16`` (bf16 has
+    float32's exponent range: nothing underflows)."""
+    loss_scale_init: float = 65536.0
+    """float16: the initial loss scale (GradScaler: 2**16), also the one a hard reset returns to."""
+    loss_scale_growth_interval: int = 2000
+    """float16: updates in a row without inf/NaN gradients before the loss scale doubles (GradScaler: 2000)."""
     gradient_checkpointing: bool | None = None
     """Activation checkpointing of the decoder layers (transformers'
     ``gradient_checkpointing_enable``): activations are recomputed in the backward pass
@@ -202,7 +216,16 @@ class TrainConfig:
     """k3's value is clamped to [-this, this] (verl's ``low_var_kl``: 10); None = off (TRL)."""
     loss_agg: str = "token-mean"
     """``token-mean`` (DAPO, ProRL), ``seq-mean-token-sum``, ``seq-mean-token-mean``
-    (original GRPO) or ``seq-mean-token-sum-norm`` (Dr.GRPO)."""
+    (original GRPO) or ``seq-mean-token-sum-norm`` (Dr.GRPO). The sequence means count
+    the sequences with at least one token in the loss (verl)."""
+    dr_grpo_divisor: str = "max_new_tokens"
+    """The constant that ``seq-mean-token-sum-norm`` divides a mini-batch's summed token
+    losses by: ``max_new_tokens`` (verl's ``agg_loss``, with a constant horizon) or
+    ``batch_x_max_new_tokens`` (TRL's ``loss_type="dr_grpo"``: the mini-batch's sequences
+    over all ranks, fully masked ones included, times ``max_new_tokens``). The second is
+    the first divided by the mini-batch size: the same direction, a gradient scale that
+    does not grow with the batch (which matters for ``max_grad_norm`` and the lr, not for
+    Adam's direction)."""
     kl_coef: float = 0.01
     """Weight of the KL(policy || reference) term in the loss; 0 = no reference model
     is held. ProRL keeps a small KL term (its value is not published; 1e-4..1e-3 is
@@ -356,6 +379,7 @@ class TrainConfig:
         choices = {
             "advantage": ("grpo", "dr_grpo"),
             "loss_agg": ("token-mean", "seq-mean-token-sum", "seq-mean-token-mean", "seq-mean-token-sum-norm"),
+            "dr_grpo_divisor": ("max_new_tokens", "batch_x_max_new_tokens"),
             "kl_estimator": ("k1", "k2", "k3"),
             "lr_schedule": ("constant", "cosine", "linear"),
             "engine": ("hf", "vllm"),
@@ -380,6 +404,13 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if not self.reset_metric.startswith("val/"):
             raise ConfigError(f"reset_metric must be a validation metric ('val/...'), got {self.reset_metric!r}")
+        if self.loss_scale_init <= 0:
+            raise ConfigError(f"loss_scale_init must be > 0, got {self.loss_scale_init}")
+        if self.loss_scale_growth_interval < 1:
+            raise ConfigError(f"loss_scale_growth_interval must be >= 1, got {self.loss_scale_growth_interval}")
+        if self.dtype == "float16" and self.loss_scaling and not self.fp32_master_weights:
+            raise ConfigError("dtype=float16 with loss_scaling needs fp32_master_weights=true (loss scaling unscales "
+                              "float32 master gradients); set loss_scaling=false for pure float16 weights, or use bfloat16")
         if self.oversample < 1.0:
             raise ConfigError(f"oversample must be >= 1, got {self.oversample}")
         if not self.envs:

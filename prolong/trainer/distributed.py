@@ -271,7 +271,9 @@ def shard_config(cfg: Any, *, rank_: int | None = None, world_size_: int | None 
 
 def equalize_rollout(rollout: Any) -> Any:
     """Trim every rank's rollout to the smallest number of groups over ranks (dynamic
-    sampling can leave a rank short), so that all ranks run the same number of updates."""
+    sampling can leave a rank short), so that all ranks run the same number of updates.
+    A trimmed rank's batch is short too: its ``dynamic_sampling/missing_groups`` grows by
+    the groups trimmed and ``dynamic_sampling/short_batch`` is set."""
     if not _STATE.enabled:
         return rollout
     have = len(rollout.problems)
@@ -284,6 +286,10 @@ def equalize_rollout(rollout: Any) -> Any:
         rollout.rewards = rollout.rewards[:keep]
     rollout.metrics["groups"] = keep
     rollout.metrics["dist/groups_trimmed"] = have - keep
+    if keep < have:
+        missing = rollout.metrics.get("dynamic_sampling/missing_groups", 0) + (have - keep)
+        rollout.metrics["dynamic_sampling/missing_groups"] = missing
+        rollout.metrics["dynamic_sampling/short_batch"] = float(missing > 0)
     return rollout
 
 
@@ -341,8 +347,9 @@ def _reduce_bucket(grads: list[torch.Tensor]) -> None:
 
 def reduce_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
     """One step's metrics over ranks: the mean over the ranks that report a number
-    (``groups`` and ``dist/groups_trimmed`` are summed, ``time/*`` take the max);
-    other values are rank 0's. Identical on every rank."""
+    (``groups``, ``dist/groups_trimmed`` and ``dynamic_sampling/missing_groups`` are summed,
+    ``time/*`` and ``dynamic_sampling/short_batch`` take the max); other values are rank
+    0's. Identical on every rank."""
     if not _STATE.enabled:
         return metrics
     gathered: list[Any] = [None] * _STATE.world_size
@@ -355,9 +362,9 @@ def reduce_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
         nums = [m[k] for m in gathered if isinstance(m.get(k), (int, float)) and not isinstance(m.get(k), bool)]
         if not nums:
             out[k] = next(m[k] for m in gathered if k in m)
-        elif k in ("groups", "dist/groups_trimmed"):
+        elif k in ("groups", "dist/groups_trimmed", "dynamic_sampling/missing_groups"):
             out[k] = sum(nums)
-        elif k.startswith("time/"):
+        elif k.startswith("time/") or k == "dynamic_sampling/short_batch":
             out[k] = max(nums)
         elif k in ("lr", "stage", "resets", "updates"):
             out[k] = gathered[0].get(k, nums[0])

@@ -42,6 +42,7 @@ from prolong.trainer.config import TrainConfig
 from prolong.trainer import logprobs as LP
 from prolong.trainer.engines import Completion, RolloutEngine, build_engine
 from prolong.trainer.metrics import MetricsLogger, plot_run
+from prolong.trainer.precision import LossScaler
 from prolong.trainer.resets import ResetTriggers, hard_reset, lr_at
 
 __all__ = ["train", "TrainResult", "make_envs", "load_policy", "evaluate", "Rollout", "summarize_validation"]
@@ -393,6 +394,7 @@ def update_policy(
     *,
     step: int,
     lr: float,
+    scaler: LossScaler | None = None,
 ) -> dict[str, float]:
     """``ppo_epochs`` passes over the batch in mini-batches; one optimizer step each.
 
@@ -404,8 +406,15 @@ def update_policy(
     and the entropy are those of ``softmax(logits / temperature)``, the distribution the
     rollouts were sampled from (verl, TRL); the ratio and k3 carry verl's guards
     (``log_ratio_clamp``, ``kl_k3_clamp``, ``kl_k3_bound``, ``dual_clip``).
+
+    With ``dtype: float16`` the loss is scaled (:mod:`prolong.trainer.precision`): every
+    micro-batch's loss is multiplied by the scale before ``backward``, the accumulated
+    (and data-parallel summed) gradients are unscaled before clipping, and an update
+    whose gradients hold an inf or NaN is skipped. ``scaler``: the run's scaler (its
+    scale carries over between steps); None = a fresh one from ``scfg``.
     """
     n = len(batch)
+    scaler = scaler if scaler is not None else LossScaler.from_config(scfg)
     device = next(policy.parameters()).device
     mini = min(scfg.mini_batch_sequences(), n)
     updates_per_epoch = math.ceil(n / mini)
@@ -419,6 +428,7 @@ def update_policy(
     sums: dict[str, float] = {}
     tokens_seen = 0.0
     grad_norms = []
+    skipped = 0
     gen = torch.Generator().manual_seed(derive_seed("minibatch-order", scfg.seed, step) & 0x7FFF_FFFF_FFFF_FFFF)
     policy.train()
     for epoch in range(scfg.ppo_epochs):
@@ -430,6 +440,8 @@ def update_policy(
             mb_tokens = D.all_reduce_sum(float(mb_mask.sum()))
             # sequence-level aggregations count the rows with a token (not fully masked ones)
             mb_seqs = D.all_reduce_sum(int((mb_mask.sum(dim=1) > 0).sum()))
+            # Dr.GRPO's constant divisor: max_new_tokens (verl), or times the mini-batch's rows (TRL)
+            horizon = scfg.max_new_tokens * (D.all_reduce_sum(len(mb_idx)) if scfg.dr_grpo_divisor == "batch_x_max_new_tokens" else 1)
             optimizer.zero_grad(set_to_none=True)
             for idx in micro_batches(batch, mb_idx, scfg):
                 sub = batch.select(idx)
@@ -446,8 +458,8 @@ def update_policy(
                     per_token = per_token + scfg.kl_coef * kl
                 if scfg.entropy_coef > 0:  # entropy bonus
                     per_token = per_token - scfg.entropy_coef * ent
-                loss = A.aggregate_loss(per_token, mask, scfg.loss_agg, num_tokens=mb_tokens, num_seqs=mb_seqs, max_len=scfg.max_new_tokens)
-                loss.backward()
+                loss = A.aggregate_loss(per_token, mask, scfg.loss_agg, num_tokens=mb_tokens, num_seqs=mb_seqs, max_len=horizon)
+                scaler.scale_loss(loss).backward()
                 w = float(mask.sum())
                 tokens_seen += w
                 with torch.no_grad():
@@ -462,15 +474,25 @@ def update_policy(
                     if kl is not None:
                         acc("kl", kl)
             D.all_reduce_gradients(policy)  # sum over data-parallel ranks (no-op in one process)
-            if scfg.max_grad_norm > 0:
-                grad_norms.append(float(torch.nn.utils.clip_grad_norm_(policy.parameters(), scfg.max_grad_norm)))
-            optimizer.step()
+            # float16: unscale the summed gradients (before clipping); inf/NaN on any rank skips the update
+            found_inf = scaler.unscale_(policy.parameters(), any_rank=D.all_reduce_sum)
+            if found_inf:
+                skipped += 1
+                optimizer.zero_grad(set_to_none=True)  # no step: weights and AdamW moments untouched
+            else:
+                if scfg.max_grad_norm > 0:
+                    grad_norms.append(float(torch.nn.utils.clip_grad_norm_(policy.parameters(), scfg.max_grad_norm)))
+                optimizer.step()
+            scaler.update(found_inf)
     optimizer.zero_grad(set_to_none=True)
     policy.eval()
     metrics = {k: v / max(tokens_seen, 1.0) for k, v in sums.items()}
     if grad_norms:
         metrics["grad_norm"] = float(np.mean(grad_norms))
     metrics["updates"] = scfg.ppo_epochs * updates_per_epoch
+    if scaler.enabled:
+        metrics["loss_scale"] = scaler.scale  # after this step's updates
+        metrics["updates_skipped"] = skipped  # (inf/NaN gradients)
     return metrics
 
 
@@ -677,6 +699,7 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
     if cfg.stage_config(0).kl_coef > 0:
         reference = make_reference(policy, cfg)
     optimizer = torch.optim.AdamW(policy.parameters(), lr=cfg.stage_config(0).lr, betas=tuple(cfg.adam_betas), weight_decay=cfg.weight_decay)
+    scaler = LossScaler.from_config(cfg)  # float16: dynamic loss scaling (disabled otherwise)
     triggers = ResetTriggers(
         every=cfg.stage_config(0).reset_every, plateau=cfg.reset_on_plateau, patience=cfg.reset_patience,
         min_delta=cfg.reset_min_delta, kl_threshold=cfg.reset_kl_threshold, kl_window=cfg.reset_kl_window, metric=cfg.reset_metric,
@@ -693,6 +716,7 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
         else:
             reference = None
         optimizer.load_state_dict(state["optimizer"])
+        scaler.load_state_dict(state.get("scaler") or {})
         triggers.load_state_dict(state["triggers"])
         set_rng_state(state["rng"])
         start_step, pending_reset, history = state["step"], state["pending_reset"], state["metrics"]
@@ -726,6 +750,7 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
             "policy": policy.state_dict(),
             "reference": reference.state_dict() if reference is not None else None,
             "optimizer": optimizer.state_dict(),
+            "scaler": scaler.state_dict(),
             "triggers": triggers.state_dict(),
             "pending_reset": pending_reset,
             "best": best if cfg.reset_rollback else None,
@@ -762,7 +787,7 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
             elif scfg.kl_coef == 0:
                 reference = None
             restore = best["state"] if cfg.reset_rollback else None
-            hard_reset(policy, reference, optimizer, restore=restore)
+            hard_reset(policy, reference, optimizer, restore=restore, scaler=scaler)
             if restore is not None:
                 engine.sync_weights(policy)  # the engine samples from the restored weights
             triggers.on_reset(step, reason)
@@ -784,7 +809,7 @@ def train(cfg: TrainConfig, *, log: Any = print) -> TrainResult:
         if rollout.problems:
             advantages = A.group_advantages(torch.tensor(rollout.rewards), scale=scfg.advantage == "grpo")
             batch = build_batch(rollout, advantages, tokenizer.pad_token_id, overlong_filter=scfg.overlong_filter)
-            metrics.update(update_policy(policy, reference, optimizer, batch, scfg, step=step, lr=lr))
+            metrics.update(update_policy(policy, reference, optimizer, batch, scfg, step=step, lr=lr, scaler=scaler))
             engine.sync_weights(policy)
         metrics.update({"lr": lr, "stage": stage, "resets": len(triggers.resets), "time/generate": t_gen, "time/step": time.time() - t0})
         metrics = D.reduce_metrics(metrics)  # the mean over data-parallel ranks

@@ -1,7 +1,7 @@
 """Hard resets of prolonged RL (ProRL, arXiv 2505.24864 and 2507.12507).
 
 A *hard reset* makes the reference policy a copy of the current policy and throws the
-optimizer state away (Adam moments and step counts), and optionally restarts the
+optimizer state away (Adam moments and step counts; with float16, the loss scale), and optionally restarts the
 learning-rate schedule (``reset_restarts_warmup``; ProRL kept one constant LR). With
 ``reset_rollback`` the policy is first restored to the best one by validation. The KL term then pulls toward where the policy is, not where it
 started, so a long run can keep moving; the fresh optimizer forgets stale moments.
@@ -36,6 +36,7 @@ def hard_reset(
     optimizer: torch.optim.Optimizer,
     *,
     restore: dict[str, torch.Tensor] | None = None,
+    scaler: Any = None,
 ) -> None:
     """``reference := policy`` (a copy of the weights) and ``optimizer.state := {}``.
 
@@ -43,13 +44,17 @@ def hard_reset(
     rolled back to it, so the reference and the policy both restart from the best point.
     The optimizer keeps its parameter groups (and learning rates); its per-parameter
     state (Adam's ``exp_avg``, ``exp_avg_sq``, ``step``) is re-initialised on its next
-    step. With no reference model (KL coefficient 0) only the optimizer is reset.
+    step. With no reference model (KL coefficient 0) only the optimizer is reset. A float16
+    loss ``scaler`` (:class:`~prolong.trainer.precision.LossScaler`) restarts from its
+    initial scale, with the optimizer.
     """
     if restore is not None:
         policy.load_state_dict(restore)
     if reference is not None:
         reference.load_state_dict(policy.state_dict())
     optimizer.state.clear()
+    if scaler is not None:
+        scaler.reset()
 
 
 def scheduled_lr(base_lr: float, step: int, *, origin: int, horizon: int, warmup: int, kind: str = "constant") -> float:
