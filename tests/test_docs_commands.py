@@ -21,7 +21,6 @@ import io
 import json
 import os
 import re
-import select
 import shlex
 import shutil
 import signal
@@ -400,6 +399,7 @@ if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "--run":
 # ---------------------------------------------------------------------------------- tests
 
 import pytest  # noqa: E402 - the runner above runs without pytest's plugins
+from serving import start_server, stop_server  # noqa: E402
 
 ITEMS = plan()
 RUN_KINDS = ("cli", "python", "file_of", "pkg")
@@ -484,14 +484,8 @@ def test_serve_blocks_answer_their_curl_lines(serve, curls, covers, workdir):
     workers), and the curl lines of its blocks, sent to it, get every item right."""
     pytest.importorskip("fastapi")
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "prolong.cli", *_serve_argv(serve, port)], cwd=workdir,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc, _ = start_server(_serve_argv(serve, port)[1:], cwd=workdir)
     try:
-        deadline, ready = time.monotonic() + 120, False
-        while not ready and time.monotonic() < deadline and proc.poll() is None:
-            if select.select([proc.stdout], [], [], 1.0)[0]:
-                ready = "ready on" in proc.stdout.readline()
-        assert ready, f"{covers}: the server did not start: {proc.stderr.read()[-2000:] if proc.poll() is not None else ''}"
         for it in curls:
             cmd = it.payload.replace("localhost:8000", f"127.0.0.1:{port}")
             r = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120, cwd=workdir)
@@ -499,12 +493,7 @@ def test_serve_blocks_answer_their_curl_lines(serve, curls, covers, workdir):
             body = json.loads(r.stdout)
             assert body["results"] and all(x.get("reward") == 1.0 for x in body["results"]), (it.id, body)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
 
 
 def test_trl_snippets_say_what_cpu_users_must_set():

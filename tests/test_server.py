@@ -6,14 +6,12 @@ import importlib.util
 import json
 import os
 import re
-import select
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
 from processes import alive, descendants
+from serving import start_server, stop_server
 
 import prolong
 from prolong.adapters.server import load_imports
@@ -74,34 +72,12 @@ def tasks_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(tasks_file):
-    cmd = [
-        sys.executable, "-m", "prolong.cli", "serve", "--host", "127.0.0.1", "--port", "0", "--workers", "2",
-        "--timeout", "2", "--import", tasks_file, "--max-items", "64", "--max-body-mb", "1",
+    proc, url = start_server([
+        "--workers", "2", "--timeout", "2", "--import", tasks_file, "--max-items", "64", "--max-body-mb", "1",
         "--max-response-chars", "10000",
-    ]  # fmt: skip
-    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.monotonic() + 120
-    url = None
-    while time.monotonic() < deadline and url is None:
-        ready, _, _ = select.select([proc.stdout], [], [], 1.0)
-        if ready:
-            line = proc.stdout.readline()
-            m = re.search(r"ready on (http://127\.0\.0\.1:\d+)", line)
-            if m:
-                url = m.group(1)
-        if proc.poll() is not None:
-            break
-    if url is None:
-        proc.kill()
-        pytest.fail(f"server did not start: {proc.stderr.read()[-3000:]}")
+    ])  # fmt: skip
     yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop_server(proc)
 
 
 def post(url, body, **kw):
@@ -402,29 +378,6 @@ def test_a_crash_is_reported_without_the_hosts_traceback(server):
 # --- limits, auth, slow clients ---------------------------------------------------------
 
 API_KEY = "s3cret-key-for-tests-0123456789"
-
-
-def start_server(args, env=None):
-    cmd = [sys.executable, "-m", "prolong.cli", "serve", "--host", "127.0.0.1", "--port", "0", *args]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, **(env or {})))
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        ready, _, _ = select.select([proc.stdout], [], [], 1.0)
-        if ready:
-            m = re.search(r"ready on (http://127\.0\.0\.1:\d+)", proc.stdout.readline())
-            if m:
-                return proc, m.group(1)
-    proc.kill()
-    pytest.fail(f"server did not start: {proc.stderr.read()[-3000:]}")
-
-
-def stop_server(proc):
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 @pytest.fixture(scope="module")

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import select
 import shutil
-import subprocess
-import sys
 import time
 
 import gymnasium as gym
 import pytest
+from serving import start_server, stop_server
 
 import prolong
 from prolong.adapters.export import openrlhf_records
@@ -76,27 +73,11 @@ def tasks_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(tasks_file):
-    cmd = [
-        sys.executable, "-m", "prolong.cli", "serve", "--host", "127.0.0.1", "--port", "0", "--workers", "2",
-        "--timeout", "3", "--import", tasks_file, "--max-response-chars", "5000", "--label-domain", "stem",
-    ]  # fmt: skip
-    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    url, deadline = None, time.monotonic() + 120
-    while url is None and time.monotonic() < deadline and proc.poll() is None:
-        if select.select([proc.stdout], [], [], 1.0)[0]:
-            m = re.search(r"ready on (http://127\.0\.0\.1:\d+)", proc.stdout.readline())
-            url = m.group(1) if m else None
-    if url is None:
-        proc.kill()
-        pytest.fail(f"server did not start: {proc.stderr.read()[-3000:]}")
+    proc, url = start_server([
+        "--workers", "2", "--timeout", "3", "--import", tasks_file, "--max-response-chars", "5000", "--label-domain", "stem",
+    ])  # fmt: skip
     yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop_server(proc)
 
 
 def samples(env_id: str, kwargs: dict) -> tuple[list[str], list[str], list[str], list[float]]:
