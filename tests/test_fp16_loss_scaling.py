@@ -15,12 +15,7 @@ from prolong.trainer.precision import LossScaler
 TINY_ADV = 1e-7  # advantages this small give float16 activation gradients below its smallest subnormal (6e-8)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ a demonstrator whose format is right, and summary.json's schema (a short run).""
 import json
 
 import pytest
-import torch
 
 from prolong.core import Reason
 from prolong.envs.arith import ArithVerifier, canonical_form, flawed_reference, reference_response
@@ -58,12 +57,7 @@ def test_the_flawed_demonstrator_drops_the_carry_and_forgets_the_borrow():
     assert flawed_reference("+", 41, 23) is None  # no carry, nothing to get wrong
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_a_run_writes_summary_json_with_before_and_after_per_env_and_overall(tmp_path):

@@ -20,13 +20,7 @@ from prolong.trainer.config import TrainConfig
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread here, as the trainer uses for the tiny model (threads only contend on 2 shared cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 # A small, fast setting of the toy task: sums of numbers up to 5, a 64-wide model whose
 # warm start leaves out the \boxed{} in 70% of its demonstrations (so RL has a quick win).
