@@ -34,6 +34,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from prolong.data import ROW_MAX_TEXT
 from prolong.core import (
     Problem,
     ProlongError,
@@ -234,7 +235,7 @@ def row_env_kwargs(env_id: str, kwargs: Any) -> dict[str, Any]:
             raise ProlongError(f"env argument {str(k)[:60]!r} of {env_id} is refused in a data row: {why}")
         if not isinstance(v, _SCALARS) or (isinstance(v, float) and v != v):
             raise ProlongError(f"env argument {k!r} of {env_id} must be a JSON scalar in a data row, got {type(v).__name__}")
-        if isinstance(v, str) and len(v) > 200:
+        if isinstance(v, str) and len(v) > ROW_MAX_TEXT:
             raise ProlongError(f"env argument {k!r} of {env_id} is too long for a data row ({len(v)} characters)")
         out[k] = v
     size = len(json.dumps(out, sort_keys=True))

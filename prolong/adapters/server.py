@@ -839,6 +839,7 @@ def create_app(config: ServerConfig | None = None) -> Any:
 
         n = len(req.query)
         _admit(n)
+
         def prepare() -> tuple[list, list, list, list, list]:
             try:
                 targets, responses, answers, problems = parse_queries(req.query, req.prompts, req.labels, domain=config.label_domain)
